@@ -1,0 +1,11 @@
+//! Knox-style token authentication: tokens, the request guard, and the
+//! `/api/auth/*` endpoints.
+
+pub mod api;
+pub mod failure;
+pub mod guard;
+pub mod header;
+pub mod service;
+pub mod token;
+
+pub use guard::{Auth, MaybeAuth};

@@ -1,0 +1,303 @@
+//! Registering, logging in, and the life of tokens (SPEC §2).
+
+use serde::Serialize;
+
+use crate::config::Settings;
+use crate::db::{DbPool, WriteTx};
+use crate::error::{Error, FieldErrors};
+use crate::on_db;
+use crate::timestamp::Timestamp;
+use crate::users::{hashing, service as users, User};
+use crate::validation::{password, Input, Text, Validator};
+
+use super::{failure, token};
+
+pub const BAD_CREDENTIALS: &str = "Incorrect Credentials Passed.";
+const MAX_CLIENT_LENGTH: usize = 200;
+
+/// A user with a token just issued to them (register and login answer this).
+pub struct Session {
+    pub user: User,
+    pub token: String,
+    pub expiry: Option<Timestamp>,
+}
+
+/// Who made an authenticated request, and with which token.
+#[derive(Clone, Debug)]
+pub struct Authenticated {
+    pub user: User,
+    pub digest: String,
+}
+
+/// A live token as listed to its owner; never the token itself.
+#[derive(Serialize, sqlx::FromRow)]
+pub struct TokenInfo {
+    pub token_key: String,
+    pub client: String,
+    pub created: Timestamp,
+    pub last_used: Timestamp,
+    pub expiry: Option<Timestamp>,
+    #[sqlx(skip)]
+    pub current: bool,
+    #[serde(skip)]
+    pub digest: String,
+}
+
+/// The label a token is listed under: given at login, or the User-Agent.
+pub fn client_label(given: Option<&str>, user_agent: Option<&str>) -> String {
+    let label = given.filter(|s| !s.trim().is_empty()).or(user_agent).unwrap_or("");
+    label.trim().chars().take(MAX_CLIENT_LENGTH).collect()
+}
+
+pub async fn register(db: &DbPool, settings: &Settings, input: &Input, client: &str) -> Result<Session, Error> {
+    let registration = users::validate_registration(db, input).await?;
+    let mut tx = db.begin_write().await?;
+    let user = users::insert(&mut tx, &registration, false).await?;
+    let (token, expiry) = issue(&mut tx, settings, user.id, client).await?;
+    tx.commit().await?;
+    Ok(Session { user, token, expiry })
+}
+
+/// Checks `{username, password}` and issues a new token. Unknown users and
+/// wrong passwords get the same answer after the same work (a dummy verify).
+pub async fn login(db: &DbPool, settings: &Settings, input: &Input, client: &str) -> Result<Session, Error> {
+    let mut form = Validator::new(input);
+    let username = form.required("username", Text::Trimmed, Ok);
+    let password = form.required("password", Text::Exact, Ok);
+    form.into_errors().into_result()?;
+    let (Some(username), Some(password)) = (username, password) else {
+        return Err(Error::Internal);
+    };
+
+    let found = users::credentials(db, &username).await?;
+    let (user, hash) = match found {
+        Some(found) => (Some(found.user), Some(found.password)),
+        None => (None, None),
+    };
+    let matches = if password.len() > password::MAX_BYTES {
+        // Never hash an oversized input; spend the same time failing.
+        hashing::verify(String::new(), None).await?
+    } else {
+        hashing::verify(password, hash).await?
+    };
+    let user = match user {
+        Some(user) if matches && user.is_active => user,
+        _ => return Err(Error::Invalid(FieldErrors::single(FieldErrors::NON_FIELD, BAD_CREDENTIALS))),
+    };
+
+    let mut tx = db.begin_write().await?;
+    tx.lock_user(user.id).await?;
+    if let Some(limit) = settings.token_limit() {
+        if live_token_count(&mut tx, user.id).await? >= limit {
+            return Err(Error::TokenLimitExceeded);
+        }
+    }
+    let (token, expiry) = issue(&mut tx, settings, user.id, client).await?;
+    let now = Timestamp::now();
+    users::record_login(&mut tx, user.id, now).await?;
+    tx.commit().await?;
+    Ok(Session { user: User { last_login: Some(now), ..user }, token, expiry })
+}
+
+async fn live_token_count(tx: &mut WriteTx, user_id: i64) -> Result<i64, Error> {
+    Ok(on_db!(tx, |c| {
+        sqlx::query_scalar(
+            "SELECT CAST(COUNT(*) AS BIGINT) FROM auth_tokens
+             WHERE user_id = $1 AND (expiry IS NULL OR expiry > $2)",
+        )
+        .bind(user_id)
+        .bind(Timestamp::now())
+        .fetch_one(c)
+        .await
+    })?)
+}
+
+/// Creates a token for the user; returns its plaintext and expiry.
+async fn issue(
+    tx: &mut WriteTx,
+    settings: &Settings,
+    user_id: i64,
+    client: &str,
+) -> Result<(String, Option<Timestamp>), Error> {
+    let new = token::generate(&settings.token_prefix);
+    let now = Timestamp::now();
+    let expiry = settings.ttl().map(|ttl| now.plus_seconds(ttl));
+    on_db!(tx, |c| {
+        sqlx::query(
+            "INSERT INTO auth_tokens (digest, token_key, user_id, created, expiry, last_used, client)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(&new.digest)
+        .bind(&new.token_key)
+        .bind(user_id)
+        .bind(now)
+        .bind(expiry)
+        .bind(now)
+        .bind(client)
+        .execute(c)
+        .await
+        .map(drop)
+    })?;
+    Ok((new.plaintext, expiry))
+}
+
+#[derive(sqlx::FromRow)]
+struct Candidate {
+    digest: String,
+    created: Timestamp,
+    expiry: Option<Timestamp>,
+    last_used: Timestamp,
+    #[sqlx(flatten)]
+    user: User,
+}
+
+/// Why a presented token was refused.
+#[derive(Clone, Debug)]
+pub enum Refusal {
+    /// 401 with this detail.
+    Unauthorized(&'static str),
+    /// The database failed; 503 or 500.
+    Unavailable,
+    Internal,
+}
+
+impl From<Error> for Refusal {
+    fn from(err: Error) -> Self {
+        match err {
+            Error::Unavailable => Refusal::Unavailable,
+            _ => Refusal::Internal,
+        }
+    }
+}
+
+/// Knox's `authenticate_credentials`: candidates by `token_key` in one
+/// round trip, expired ones deleted, the digest compared in constant time,
+/// then (at most once per `token_min_refresh_interval`) the expiry extended
+/// and the last use recorded.
+pub async fn authenticate(db: &DbPool, settings: &Settings, presented: &str) -> Result<Authenticated, Refusal> {
+    let candidates: Vec<Candidate> = on_db!(db, |c| {
+        sqlx::query_as(
+            "SELECT digest, created, expiry, last_used,
+                    id, username, email, is_staff, is_active, date_joined, last_login
+             FROM auth_tokens JOIN users ON users.id = auth_tokens.user_id
+             WHERE token_key = $1",
+        )
+        .bind(token::token_key(presented))
+        .fetch_all(c)
+        .await
+    })
+    .map_err(Error::from)?;
+
+    let now = Timestamp::now();
+    let digest = token::digest(presented);
+    for candidate in candidates {
+        if candidate.expiry.is_some_and(|expiry| expiry <= now) {
+            revoke(db, &candidate.digest).await?;
+            continue;
+        }
+        if !token::digests_match(&digest, &candidate.digest) {
+            continue;
+        }
+        if !candidate.user.is_active {
+            return Err(Refusal::Unauthorized(failure::USER_INACTIVE));
+        }
+        touch(db, settings, &candidate, now).await?;
+        return Ok(Authenticated { user: candidate.user, digest });
+    }
+    Err(Refusal::Unauthorized(failure::INVALID_TOKEN))
+}
+
+/// Records use and applies auto-refresh, skipping the write when neither
+/// changed by more than the minimum interval (Knox's write throttling).
+async fn touch(db: &DbPool, settings: &Settings, token: &Candidate, now: Timestamp) -> Result<(), Error> {
+    let min_interval = i64::try_from(settings.token_min_refresh_interval).unwrap_or(i64::MAX);
+    let mut expiry = token.expiry;
+    if let (true, Some(current), Some(ttl)) = (settings.token_auto_refresh, token.expiry, settings.ttl()) {
+        let mut renewed = now.plus_seconds(ttl);
+        if let Some(max_ttl) = settings.max_ttl() {
+            renewed = renewed.min(token.created.plus_seconds(max_ttl));
+        }
+        if renewed.seconds_since(current) > min_interval {
+            expiry = Some(renewed);
+        }
+    }
+    if expiry == token.expiry && now.seconds_since(token.last_used) < min_interval {
+        return Ok(());
+    }
+    on_db!(db, |c| {
+        sqlx::query("UPDATE auth_tokens SET last_used = $1, expiry = $2 WHERE digest = $3")
+            .bind(now)
+            .bind(expiry)
+            .bind(&token.digest)
+            .execute(c)
+            .await
+            .map(drop)
+    })?;
+    Ok(())
+}
+
+pub async fn revoke(db: &DbPool, digest: &str) -> Result<(), Error> {
+    on_db!(db, |c| {
+        sqlx::query("DELETE FROM auth_tokens WHERE digest = $1").bind(digest).execute(c).await.map(drop)
+    })?;
+    Ok(())
+}
+
+pub async fn revoke_all(db: &DbPool, user_id: i64) -> Result<u64, Error> {
+    let done = on_db!(db, |c| {
+        sqlx::query("DELETE FROM auth_tokens WHERE user_id = $1")
+            .bind(user_id)
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected())
+    })?;
+    Ok(done)
+}
+
+/// Revokes the caller's token(s) with this key; 404 when there is none.
+pub async fn revoke_by_key(db: &DbPool, user_id: i64, token_key: &str) -> Result<(), Error> {
+    let removed = on_db!(db, |c| {
+        sqlx::query("DELETE FROM auth_tokens WHERE user_id = $1 AND token_key = $2")
+            .bind(user_id)
+            .bind(token_key)
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected())
+    })?;
+    if removed == 0 {
+        Err(Error::NotFound)
+    } else {
+        Ok(())
+    }
+}
+
+/// The user's live tokens, newest first, marking the one in use.
+pub async fn live_tokens(db: &DbPool, user_id: i64, current_digest: &str) -> Result<Vec<TokenInfo>, Error> {
+    let mut tokens: Vec<TokenInfo> = on_db!(db, |c| {
+        sqlx::query_as(
+            "SELECT token_key, client, created, last_used, expiry, digest FROM auth_tokens
+             WHERE user_id = $1 AND (expiry IS NULL OR expiry > $2)
+             ORDER BY created DESC, token_key",
+        )
+        .bind(user_id)
+        .bind(Timestamp::now())
+        .fetch_all(c)
+        .await
+    })?;
+    for token in &mut tokens {
+        token.current = token::digests_match(&token.digest, current_digest);
+    }
+    Ok(tokens)
+}
+
+/// Deletes every expired token (the `cleartokens` command); returns how many.
+pub async fn purge_expired(db: &DbPool) -> Result<u64, Error> {
+    let removed = on_db!(db, |c| {
+        sqlx::query("DELETE FROM auth_tokens WHERE expiry IS NOT NULL AND expiry <= $1")
+            .bind(Timestamp::now())
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected())
+    })?;
+    Ok(removed)
+}

@@ -1,0 +1,118 @@
+//! Application settings, read from Rocket's figment (Rocket.toml, `ROCKET_*`).
+
+use rocket::figment::Figment;
+use serde::Deserialize;
+
+/// Knox-style token and API settings. Every key is top-level in Rocket.toml
+/// so that a `ROCKET_<KEY>` environment variable overrides it.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    /// Token lifetime in seconds; 0 means tokens never expire.
+    pub token_ttl: u64,
+    /// Prepended to every new token (at most 10 characters).
+    pub token_prefix: String,
+    /// Extend a token's expiry each time it is used.
+    pub token_auto_refresh: bool,
+    /// Seconds between two writes of a token's expiry or last-used time.
+    pub token_min_refresh_interval: u64,
+    /// Cap on a token's total lifetime under auto-refresh, in seconds; 0 = none.
+    pub token_max_ttl: u64,
+    /// Live tokens a user may hold; a login past it is refused. 0 = no limit.
+    pub token_limit_per_user: u64,
+    /// Page size of the API's `?page=` pagination.
+    pub page_size: u64,
+}
+
+pub const MAX_TOKEN_PREFIX_LEN: usize = 10;
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            token_ttl: 10 * 60 * 60,
+            token_prefix: String::new(),
+            token_auto_refresh: false,
+            token_min_refresh_interval: 60,
+            token_max_ttl: 0,
+            token_limit_per_user: 0,
+            page_size: 25,
+        }
+    }
+}
+
+impl Settings {
+    pub fn from_figment(figment: &Figment) -> Result<Self, String> {
+        let settings: Settings = figment.extract().map_err(|e| e.to_string())?;
+        if settings.token_prefix.chars().count() > MAX_TOKEN_PREFIX_LEN {
+            return Err(format!(
+                "token_prefix may have at most {MAX_TOKEN_PREFIX_LEN} characters"
+            ));
+        }
+        if settings.page_size == 0 {
+            return Err("page_size must be at least 1".into());
+        }
+        Ok(settings)
+    }
+
+    pub fn ttl(&self) -> Option<u64> {
+        (self.token_ttl > 0).then_some(self.token_ttl)
+    }
+
+    pub fn max_ttl(&self) -> Option<u64> {
+        (self.token_max_ttl > 0).then_some(self.token_max_ttl)
+    }
+
+    pub fn token_limit(&self) -> Option<i64> {
+        (self.token_limit_per_user > 0).then(|| self.token_limit_per_user as i64)
+    }
+}
+
+/// Rocket's configuration sources with our defaults underneath: port 8080
+/// and a SQLite database `leads.db` in the working directory.
+pub fn figment() -> Figment {
+    use rocket::figment::providers::{Env, Format, Serialized, Toml};
+    use rocket::figment::Profile;
+
+    let defaults = serde_json::json!({
+        "address": "127.0.0.1",
+        "port": 8080,
+        "databases": { "leads": { "url": "sqlite://leads.db", "max_connections": 16, "connect_timeout": 5 } },
+    });
+    Figment::from(rocket::Config::default())
+        .merge(Serialized::defaults(defaults))
+        .merge(Toml::file(Env::var_or("ROCKET_CONFIG", "Rocket.toml")).nested())
+        .merge(Env::prefixed("ROCKET_").ignore(&["PROFILE"]).global())
+        .select(Profile::from_env_or("ROCKET_PROFILE", rocket::Config::DEFAULT_PROFILE))
+}
+
+/// Adds a secret key when none is configured: the one in `secret_key_file`
+/// (default `leads.secret`), created with 256 random bits on first start, so
+/// that signed values survive restarts without any configuration.
+pub fn with_persisted_secret(figment: Figment) -> std::io::Result<Figment> {
+    let configured = figment
+        .extract_inner::<rocket::config::SecretKey>("secret_key")
+        .is_ok_and(|key| !key.is_zero());
+    if configured {
+        return Ok(figment);
+    }
+    let path: String = figment.extract_inner("secret_key_file").unwrap_or_else(|_| "leads.secret".into());
+    let key = match std::fs::read_to_string(&path) {
+        Ok(key) => key.trim().to_owned(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let key = crate::auth::token::random_hex(32);
+            write_private(&path, &key)?;
+            key
+        }
+        Err(e) => return Err(e),
+    };
+    Ok(figment.merge(("secret_key", key)))
+}
+
+fn write_private(path: &str, contents: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)?.write_all(contents.as_bytes())
+}

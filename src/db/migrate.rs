@@ -1,0 +1,41 @@
+//! Schema migrations, embedded in the binary and run at start-up.
+
+use rocket::fairing::AdHoc;
+use rocket_db_pools::Database;
+use sqlx::migrate::{MigrateError, Migrator};
+
+use super::{Backend, Db, DbPool};
+
+static SQLITE: Migrator = sqlx::migrate!("migrations/sqlite");
+static POSTGRES: Migrator = sqlx::migrate!("migrations/postgres");
+
+impl DbPool {
+    /// Applies pending migrations; a no-op when the schema is current.
+    pub async fn migrate(&self) -> Result<(), MigrateError> {
+        match self {
+            Backend::Sqlite(pool) => SQLITE.run(pool).await,
+            Backend::Postgres(pool) => POSTGRES.run(pool).await,
+        }
+    }
+}
+
+/// The fairing that migrates the database once the pool is up.
+pub struct Migrations;
+
+impl Migrations {
+    pub fn fairing() -> AdHoc {
+        AdHoc::try_on_ignite("Database migrations", |rocket| async {
+            match Db::fetch(&rocket) {
+                Some(db) => match db.migrate().await {
+                    Ok(()) => Ok(rocket),
+                    Err(e) => {
+                        rocket::error!("database migrations failed: {e}");
+                        Err(rocket)
+                    }
+                },
+                None => Err(rocket),
+            }
+        })
+    }
+}
+

@@ -1,0 +1,48 @@
+//! Storage: one pool type over sqlx's native SQLite and PostgreSQL drivers.
+//!
+//! Every query is written once with `$n` placeholders and run on whichever
+//! backend is live through [`on_db!`]. The rules that keep one SQL text
+//! correct on both backends (SPEC §1) are: bind integers as `i64`, timestamps
+//! are BIGINT unix microseconds, booleans are BOOLEAN, aggregates are cast to
+//! BIGINT, and every unique key is a named index (see [`unique_violation`]).
+
+mod errors;
+mod migrate;
+mod pool;
+mod sql;
+mod tx;
+
+pub use errors::unique_violation;
+pub use migrate::Migrations;
+pub use pool::DbPool;
+pub use sql::{contains_pattern, Bind, Sql};
+pub use tx::WriteTx;
+
+use rocket_db_pools::Database;
+
+/// The application's database, managed by rocket_db_pools under `databases.leads`.
+#[derive(Database)]
+#[database("leads")]
+pub struct Db(DbPool);
+
+/// Either backend's half of a value: a pool, a connection, a transaction.
+#[derive(Clone)]
+pub enum Backend<S, P> {
+    Sqlite(S),
+    Postgres(P),
+}
+
+/// Runs `$body` with `$conn` bound to the live backend's executor.
+///
+/// `$db` is anything with a `live()` method returning a [`Backend`]: the
+/// pool (`&Db`, `&DbPool`) or a [`WriteTx`]. The body is expanded once per
+/// backend, so the same query text is type-checked against both drivers.
+#[macro_export]
+macro_rules! on_db {
+    ($db:expr, |$conn:ident| $body:expr) => {
+        match $db.live() {
+            $crate::db::Backend::Sqlite($conn) => $body,
+            $crate::db::Backend::Postgres($conn) => $body,
+        }
+    };
+}

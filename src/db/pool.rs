@@ -1,0 +1,110 @@
+//! The pool enum and its rocket_db_pools integration.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use rocket::figment::Figment;
+use rocket_db_pools::{Config, Error};
+use sqlx::pool::{PoolConnection, PoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgPool};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqliteSynchronous};
+use sqlx::{Postgres, Sqlite};
+
+use super::Backend;
+
+/// A pool on whichever backend the configured URL names.
+pub type DbPool = Backend<SqlitePool, PgPool>;
+
+impl DbPool {
+    /// Connects according to rocket_db_pools' `Config` (url, pool sizes, timeouts).
+    pub async fn connect(config: &Config) -> Result<Self, sqlx::Error> {
+        let connect_timeout = Duration::from_secs(config.connect_timeout);
+        let max = u32::try_from(config.max_connections).unwrap_or(u32::MAX).max(1);
+        let min = config.min_connections.unwrap_or(0).min(max);
+        let idle = config.idle_timeout.map(Duration::from_secs);
+        let url = config.url.as_str();
+
+        if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            let options = PgConnectOptions::from_str(url)?;
+            let pool = pool_options(max, min, connect_timeout, idle).connect_lazy_with(options);
+            Ok(Backend::Postgres(pool))
+        } else if url.starts_with("sqlite:") {
+            let options = SqliteConnectOptions::from_str(url)?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .foreign_keys(true)
+                // Writers queue on SQLite's lock instead of failing at once.
+                .busy_timeout(Duration::from_secs(5))
+                .pragma("cache_size", "-16000")
+                .pragma("mmap_size", "268435456")
+                .pragma("temp_store", "memory");
+            let pool = pool_options(max, min, connect_timeout, idle)
+                .connect_with(options)
+                .await?;
+            Ok(Backend::Sqlite(pool))
+        } else {
+            Err(sqlx::Error::Configuration(
+                format!("unsupported database URL (expected sqlite: or postgres:): {url}").into(),
+            ))
+        }
+    }
+
+    /// Borrows the live pool for [`on_db!`](crate::on_db).
+    pub fn live(&self) -> Backend<&SqlitePool, &PgPool> {
+        match self {
+            Backend::Sqlite(pool) => Backend::Sqlite(pool),
+            Backend::Postgres(pool) => Backend::Postgres(pool),
+        }
+    }
+
+    /// Whether the database answers a trivial query.
+    pub async fn ping(&self) -> bool {
+        crate::on_db!(self, |c| sqlx::query("SELECT 1").execute(c).await.map(drop)).is_ok()
+    }
+}
+
+fn pool_options<DB: sqlx::Database>(
+    max: u32,
+    min: u32,
+    acquire_timeout: Duration,
+    idle_timeout: Option<Duration>,
+) -> PoolOptions<DB> {
+    PoolOptions::new()
+        .max_connections(max)
+        .min_connections(min)
+        .acquire_timeout(acquire_timeout)
+        .idle_timeout(idle_timeout)
+        // A connection that died with its server (a PostgreSQL restart) is
+        // noticed on checkout instead of failing the request that draws it.
+        .test_before_acquire(true)
+}
+
+/// A connection from either pool.
+pub type DbConnection = Backend<PoolConnection<Sqlite>, PoolConnection<Postgres>>;
+
+#[rocket::async_trait]
+impl rocket_db_pools::Pool for DbPool {
+    type Connection = DbConnection;
+    type Error = Error<sqlx::Error>;
+
+    async fn init(figment: &Figment) -> Result<Self, Self::Error> {
+        let config: Config = figment.extract()?;
+        DbPool::connect(&config).await.map_err(Error::Init)
+    }
+
+    async fn get(&self) -> Result<Self::Connection, Self::Error> {
+        match self {
+            Backend::Sqlite(pool) => pool.acquire().await.map(Backend::Sqlite),
+            Backend::Postgres(pool) => pool.acquire().await.map(Backend::Postgres),
+        }
+        .map_err(Error::Get)
+    }
+
+    async fn close(&self) {
+        match self {
+            Backend::Sqlite(pool) => pool.close().await,
+            Backend::Postgres(pool) => pool.close().await,
+        }
+    }
+}

@@ -1,0 +1,88 @@
+//! Write transactions that behave the same on both backends.
+
+use sqlx::pool::PoolConnection;
+use sqlx::{Executor, PgConnection, Postgres, Sqlite, SqliteConnection};
+
+use super::{Backend, DbPool};
+
+/// A transaction that will write.
+///
+/// On SQLite it begins `IMMEDIATE`: a deferred transaction that reads before
+/// it writes fails with "database is locked" under concurrency, because its
+/// read lock cannot be upgraded while another writer waits (SPEC §1). sqlx 0.7
+/// has no immediate `begin`, so this type issues the statements itself.
+///
+/// Dropped without [`WriteTx::commit`] (an error, a cancelled request), it
+/// rolls back in the background; a connection that cannot roll back is
+/// closed rather than returned to the pool inside a transaction.
+pub struct WriteTx {
+    conn: Option<Backend<PoolConnection<Sqlite>, PoolConnection<Postgres>>>,
+}
+
+impl DbPool {
+    pub async fn begin_write(&self) -> Result<WriteTx, sqlx::Error> {
+        let conn = match self {
+            Backend::Sqlite(pool) => {
+                let mut conn = pool.acquire().await?;
+                conn.execute("BEGIN IMMEDIATE").await?;
+                Backend::Sqlite(conn)
+            }
+            Backend::Postgres(pool) => {
+                let mut conn = pool.acquire().await?;
+                conn.execute("BEGIN").await?;
+                Backend::Postgres(conn)
+            }
+        };
+        Ok(WriteTx { conn: Some(conn) })
+    }
+}
+
+impl WriteTx {
+    /// Borrows the connection for [`on_db!`](crate::on_db).
+    pub fn live(&mut self) -> Backend<&mut SqliteConnection, &mut PgConnection> {
+        match self.conn.as_mut().expect("transaction already finished") {
+            Backend::Sqlite(conn) => Backend::Sqlite(&mut **conn),
+            Backend::Postgres(conn) => Backend::Postgres(&mut **conn),
+        }
+    }
+
+    /// Serialises writers that read a user's rows before writing them (the
+    /// per-user token limit). SQLite's IMMEDIATE transaction already holds
+    /// the database's write lock; PostgreSQL locks the user's row.
+    pub async fn lock_user(&mut self, user_id: i64) -> Result<(), sqlx::Error> {
+        if let Backend::Postgres(conn) = self.live() {
+            sqlx::query("SELECT id FROM users WHERE id = $1 FOR UPDATE")
+                .bind(user_id)
+                .execute(conn)
+                .await?;
+        }
+        Ok(())
+    }
+
+    pub async fn commit(mut self) -> Result<(), sqlx::Error> {
+        crate::on_db!(self, |c| c.execute("COMMIT").await.map(drop))?;
+        // Back to the pool, outside any transaction.
+        self.conn.take();
+        Ok(())
+    }
+}
+
+impl Drop for WriteTx {
+    fn drop(&mut self) {
+        let Some(conn) = self.conn.take() else { return };
+        rocket::tokio::spawn(async move {
+            match conn {
+                Backend::Sqlite(mut c) => {
+                    if c.execute("ROLLBACK").await.is_err() {
+                        drop(c.detach());
+                    }
+                }
+                Backend::Postgres(mut c) => {
+                    if c.execute("ROLLBACK").await.is_err() {
+                        drop(c.detach());
+                    }
+                }
+            }
+        });
+    }
+}

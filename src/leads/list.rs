@@ -1,0 +1,152 @@
+//! The lead list's optional features: `?search=`, `?ordering=`, and
+//! `?page=` or `?limit=&offset=` pagination (DRF's filters and paginators).
+
+use rocket::FromForm;
+
+use crate::db::{contains_pattern, Bind, Sql};
+use crate::error::Error;
+
+/// The query string as sent; [`ListQuery::parse`] interprets it.
+#[derive(Debug, Default, FromForm)]
+pub struct ListParams {
+    pub search: Option<String>,
+    pub ordering: Option<String>,
+    pub page: Option<String>,
+    pub limit: Option<String>,
+    pub offset: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Column {
+    Id,
+    Name,
+    Email,
+    Message,
+    CreatedAt,
+    Owner,
+}
+
+impl Column {
+    fn parse(field: &str) -> Option<Self> {
+        Some(match field {
+            "id" => Column::Id,
+            "name" => Column::Name,
+            "email" => Column::Email,
+            "message" => Column::Message,
+            "created_at" => Column::CreatedAt,
+            "owner" => Column::Owner,
+            _ => return None,
+        })
+    }
+
+    fn sql(self) -> &'static str {
+        match self {
+            Column::Id => "id",
+            Column::Name => "name",
+            Column::Email => "email",
+            Column::Message => "message",
+            Column::CreatedAt => "created_at",
+            Column::Owner => "owner_id",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Page {
+    Number(u64),
+    Last,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Paging {
+    /// The bare array (the default).
+    All,
+    /// `?page=N` with the configured page size.
+    Page { page: Page, size: u64 },
+    /// `?limit=&offset=`.
+    Window { limit: u64, offset: u64 },
+}
+
+#[derive(Clone, Debug)]
+pub struct ListQuery {
+    pub terms: Vec<String>,
+    pub order: Vec<(Column, bool)>,
+    pub paging: Paging,
+}
+
+impl ListQuery {
+    pub fn parse(params: &ListParams, page_size: u64) -> Result<Self, Error> {
+        let terms = params
+            .search
+            .as_deref()
+            .unwrap_or("")
+            .replace('\0', "")
+            .split(|c: char| c.is_whitespace() || c == ',')
+            .filter(|term| !term.is_empty())
+            .map(str::to_owned)
+            .collect();
+
+        let mut order: Vec<(Column, bool)> = Vec::new();
+        for field in params.ordering.as_deref().unwrap_or("").split(',') {
+            let field = field.trim();
+            let (name, descending) = match field.strip_prefix('-') {
+                Some(name) => (name, true),
+                None => (field, false),
+            };
+            // Unknown fields are ignored, as DRF's OrderingFilter does.
+            if let Some(column) = Column::parse(name) {
+                if !order.iter().any(|(c, _)| *c == column) {
+                    order.push((column, descending));
+                }
+            }
+        }
+
+        let present = |v: &Option<String>| v.as_deref().is_some_and(|s| !s.is_empty());
+        let paging = if present(&params.limit) || present(&params.offset) {
+            Paging::Window {
+                limit: positive(params.limit.as_deref()).unwrap_or(page_size),
+                offset: params.offset.as_deref().and_then(|s| s.parse().ok()).unwrap_or(0),
+            }
+        } else if let Some(page) = params.page.as_deref().filter(|s| !s.is_empty()) {
+            let page = match page {
+                "last" => Page::Last,
+                number => Page::Number(positive(Some(number)).ok_or(Error::InvalidPage)?),
+            };
+            Paging::Page { page, size: page_size }
+        } else {
+            Paging::All
+        };
+        Ok(ListQuery { terms, order, paging })
+    }
+
+    /// Appends this query's search conditions (`AND ...`) to `sql`.
+    pub fn push_search(&self, sql: &mut Sql) {
+        for term in &self.terms {
+            sql.push(" AND (lower(name) LIKE lower(");
+            let pattern = sql.bind(Bind::Text(contains_pattern(term)));
+            sql.push(&format!(
+                ") ESCAPE '\\' OR lower(email) LIKE lower({pattern}) ESCAPE '\\' \
+                 OR lower(message) LIKE lower({pattern}) ESCAPE '\\')"
+            ));
+        }
+    }
+
+    /// Appends `ORDER BY`, always ending in `id` so pages are stable.
+    pub fn push_order(&self, sql: &mut Sql) {
+        let mut clauses: Vec<String> = self
+            .order
+            .iter()
+            .map(|(column, descending)| {
+                format!("{} {}", column.sql(), if *descending { "DESC" } else { "ASC" })
+            })
+            .collect();
+        if !self.order.iter().any(|(c, _)| *c == Column::Id) {
+            clauses.push("id ASC".into());
+        }
+        sql.push(" ORDER BY ").push(&clauses.join(", "));
+    }
+}
+
+fn positive(text: Option<&str>) -> Option<u64> {
+    text.and_then(|s| s.parse::<u64>().ok()).filter(|n| *n > 0)
+}

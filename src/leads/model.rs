@@ -1,0 +1,80 @@
+use serde::Serialize;
+
+use crate::error::FieldErrors;
+use crate::timestamp::Timestamp;
+use crate::validation::{self, Input, Text, Validator};
+
+/// A lead, exactly as the API shows it.
+#[derive(Clone, Debug, Serialize, sqlx::FromRow)]
+pub struct Lead {
+    pub id: i64,
+    pub name: String,
+    pub email: String,
+    pub message: String,
+    pub created_at: Timestamp,
+    #[serde(rename = "owner")]
+    #[sqlx(rename = "owner_id")]
+    pub owner: i64,
+}
+
+impl Lead {
+    pub const COLUMNS: &'static str = "id, name, email, message, created_at, owner_id";
+}
+
+pub const EMAIL_TAKEN: &str = "lead with this email already exists.";
+
+const NAME_MAX: usize = 100;
+const EMAIL_MAX: usize = 100;
+const MESSAGE_MAX: usize = 500;
+
+fn name(text: String) -> Result<String, String> {
+    validation::within(&text, NAME_MAX).map(|()| text)
+}
+
+fn email(text: String) -> Result<String, String> {
+    validation::within(&text, EMAIL_MAX)?;
+    if validation::is_valid_email(&text) {
+        Ok(text)
+    } else {
+        Err(validation::INVALID_EMAIL.into())
+    }
+}
+
+fn message(text: String) -> Result<String, String> {
+    validation::within(&text, MESSAGE_MAX).map(|()| text)
+}
+
+/// All of a lead's writable fields, validated (POST, PUT).
+#[derive(Clone, Debug)]
+pub struct LeadDraft {
+    pub name: String,
+    pub email: String,
+    pub message: String,
+}
+
+/// Some of them (PATCH); `None` leaves a field as it is.
+#[derive(Clone, Debug, Default)]
+pub struct LeadPatch {
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub message: Option<String>,
+}
+
+impl LeadPatch {
+    /// Reads the fields; with `partial` absent ones are left alone, else
+    /// all are required. Read-only fields (`id`, `owner`, `created_at`) are ignored.
+    pub fn from_input(input: &Input, partial: bool) -> (Self, FieldErrors) {
+        let mut form = if partial { Validator::partial(input) } else { Validator::new(input) };
+        let patch = LeadPatch {
+            name: form.required("name", Text::Trimmed, name),
+            email: form.required("email", Text::Trimmed, email),
+            message: form.required("message", Text::Trimmed, message),
+        };
+        (patch, form.into_errors())
+    }
+
+    /// The complete draft, when every field is present.
+    pub fn into_draft(self) -> Option<LeadDraft> {
+        Some(LeadDraft { name: self.name?, email: self.email?, message: self.message? })
+    }
+}

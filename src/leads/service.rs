@@ -1,0 +1,161 @@
+//! Lead operations for one owner; the API and the pages both call these.
+
+use crate::db::{unique_violation, Bind, DbPool, Sql};
+use crate::error::{Error, FieldErrors};
+use crate::on_db;
+use crate::timestamp::Timestamp;
+use crate::validation::Input;
+
+use super::list::{ListQuery, Page, Paging};
+use super::{Lead, LeadPatch, EMAIL_TAKEN};
+
+/// One page (or all) of a list, with what pagination links need.
+pub struct Listing {
+    pub leads: Vec<Lead>,
+    /// Set when the list is paginated: the count of all matches.
+    pub count: Option<i64>,
+    /// The page number shown and the number of pages (`?page=` mode).
+    pub page: Option<(u64, u64)>,
+}
+
+/// An id from a path: anything that is not one is simply not found.
+pub fn parse_id(text: &str) -> Result<i64, Error> {
+    text.parse().map_err(|_| Error::NotFound)
+}
+
+pub async fn list(db: &DbPool, owner: i64, query: &ListQuery) -> Result<Listing, Error> {
+    let mut filter = Sql::new(" FROM leads WHERE owner_id = ");
+    filter.bind(Bind::Int(owner));
+    query.push_search(&mut filter);
+
+    let count = match query.paging {
+        Paging::All => None,
+        _ => {
+            let sql = filter.prefixed("SELECT CAST(COUNT(*) AS BIGINT)");
+            Some(sql.fetch_count(db).await?)
+        }
+    };
+    let (limit, offset, page) = match (query.paging, count) {
+        (Paging::Window { limit, offset }, _) => (Some(limit), offset, None),
+        (Paging::Page { page, size }, Some(count)) => {
+            let pages = (count.max(0) as u64).div_ceil(size).max(1);
+            let number = match page {
+                Page::Last => pages,
+                Page::Number(n) if n <= pages => n,
+                Page::Number(_) => return Err(Error::InvalidPage),
+            };
+            (Some(size), (number - 1) * size, Some((number, pages)))
+        }
+        _ => (None, 0, None),
+    };
+
+    let mut sql = filter.prefixed(&format!("SELECT {}", Lead::COLUMNS));
+    query.push_order(&mut sql);
+    if let Some(limit) = limit {
+        sql.push(" LIMIT ");
+        sql.bind(Bind::Int(i64::try_from(limit).unwrap_or(i64::MAX)));
+        sql.push(" OFFSET ");
+        sql.bind(Bind::Int(i64::try_from(offset).unwrap_or(i64::MAX)));
+    }
+    let leads = sql.fetch_all(db).await?;
+    Ok(Listing { leads, count, page })
+}
+
+pub async fn get(db: &DbPool, owner: i64, id: i64) -> Result<Lead, Error> {
+    let sql = format!("SELECT {} FROM leads WHERE id = $1 AND owner_id = $2", Lead::COLUMNS);
+    on_db!(db, |c| sqlx::query_as(&sql).bind(id).bind(owner).fetch_optional(c).await)?
+        .ok_or(Error::NotFound)
+}
+
+pub async fn create(db: &DbPool, owner: i64, input: &Input) -> Result<Lead, Error> {
+    let patch = validate(db, input, false, None).await?;
+    let draft = patch.into_draft().ok_or(Error::Internal)?;
+    let sql = format!(
+        "INSERT INTO leads (name, email, message, owner_id, created_at)
+         VALUES ($1, $2, $3, $4, $5) RETURNING {}",
+        Lead::COLUMNS
+    );
+    let inserted = on_db!(db, |c| {
+        sqlx::query_as(&sql)
+            .bind(&draft.name)
+            .bind(&draft.email)
+            .bind(&draft.message)
+            .bind(owner)
+            .bind(Timestamp::now())
+            .fetch_one(c)
+            .await
+    });
+    inserted.map_err(email_taken)
+}
+
+/// PUT (`partial == false`, every field required) or PATCH.
+pub async fn update(db: &DbPool, owner: i64, id: i64, input: &Input, partial: bool) -> Result<Lead, Error> {
+    let patch = validate(db, input, partial, Some(id)).await?;
+    let sql = format!(
+        "UPDATE leads SET name = COALESCE($1, name), email = COALESCE($2, email),
+                          message = COALESCE($3, message)
+         WHERE id = $4 AND owner_id = $5 RETURNING {}",
+        Lead::COLUMNS
+    );
+    let updated = on_db!(db, |c| {
+        sqlx::query_as(&sql)
+            .bind(patch.name.as_deref())
+            .bind(patch.email.as_deref())
+            .bind(patch.message.as_deref())
+            .bind(id)
+            .bind(owner)
+            .fetch_optional(c)
+            .await
+    });
+    updated.map_err(email_taken)?.ok_or(Error::NotFound)
+}
+
+pub async fn delete(db: &DbPool, owner: i64, id: i64) -> Result<(), Error> {
+    let deleted = on_db!(db, |c| {
+        sqlx::query("DELETE FROM leads WHERE id = $1 AND owner_id = $2")
+            .bind(id)
+            .bind(owner)
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected())
+    })?;
+    if deleted == 0 {
+        Err(Error::NotFound)
+    } else {
+        Ok(())
+    }
+}
+
+/// Field validation, completed (when something else failed already) by the
+/// duplicate-email check, so that one answer reports every field. When all
+/// else passes, the unique index alone decides, race-free.
+async fn validate(db: &DbPool, input: &Input, partial: bool, id: Option<i64>) -> Result<LeadPatch, Error> {
+    let (patch, mut errors) = LeadPatch::from_input(input, partial);
+    if !errors.is_empty() {
+        if let Some(email) = &patch.email {
+            if email_in_use(db, email, id).await? {
+                errors.add("email", EMAIL_TAKEN);
+            }
+        }
+    }
+    errors.into_result()?;
+    Ok(patch)
+}
+
+async fn email_in_use(db: &DbPool, email: &str, except: Option<i64>) -> Result<bool, Error> {
+    let found: Option<i64> = on_db!(db, |c| {
+        sqlx::query_scalar("SELECT id FROM leads WHERE lower(email) = lower($1) AND id <> $2")
+            .bind(email)
+            .bind(except.unwrap_or(0))
+            .fetch_optional(c)
+            .await
+    })?;
+    Ok(found.is_some())
+}
+
+fn email_taken(err: sqlx::Error) -> Error {
+    match unique_violation(&err).as_deref() {
+        Some("leads_email_lower_uq") => Error::Invalid(FieldErrors::single("email", EMAIL_TAKEN)),
+        _ => err.into(),
+    }
+}

@@ -1,0 +1,51 @@
+//! Leads: lead tracking with Knox-style token authentication.
+//!
+//! [`rocket`] assembles the application from one module per feature; tests
+//! call [`build`] with a figment of their own.
+
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod health;
+pub mod http;
+pub mod leads;
+pub mod timestamp;
+pub mod users;
+pub mod validation;
+
+use rocket::fairing::AdHoc;
+use rocket::figment::Figment;
+use rocket::{Build, Rocket};
+use rocket_db_pools::Database;
+
+use crate::config::Settings;
+use crate::db::{Db, Migrations};
+
+/// The application as configured by Rocket.toml and `ROCKET_*` variables,
+/// with a persisted secret key when none is configured.
+pub fn rocket() -> Rocket<Build> {
+    build(config::figment())
+}
+
+/// The application over an explicit configuration.
+pub fn build(figment: Figment) -> Rocket<Build> {
+    rocket::custom(figment)
+        .attach(AdHoc::try_on_ignite("Settings", |rocket| async {
+            match Settings::from_figment(rocket.figment()) {
+                Ok(settings) => Ok(rocket.manage(settings)),
+                Err(e) => {
+                    rocket::error!("invalid configuration: {e}");
+                    Err(rocket)
+                }
+            }
+        }))
+        .attach(Db::init())
+        .attach(Migrations::fairing())
+        .attach(http::slash::fairing())
+        .mount("/api", auth::api::routes())
+        .mount("/api", leads::api::routes())
+        .mount("/", health::routes())
+        .register("/api", http::catchers::json())
+}

@@ -1,0 +1,80 @@
+use serde::Serialize;
+
+use crate::timestamp::Timestamp;
+use crate::validation;
+
+/// A user as stored, without the password hash.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct User {
+    pub id: i64,
+    pub username: String,
+    pub email: String,
+    pub is_staff: bool,
+    pub is_active: bool,
+    pub date_joined: Timestamp,
+    pub last_login: Option<Timestamp>,
+}
+
+/// The user as the API shows it: `{"id", "username", "email"}`.
+#[derive(Serialize)]
+pub struct PublicUser<'a> {
+    pub id: i64,
+    pub username: &'a str,
+    pub email: &'a str,
+}
+
+impl User {
+    pub const COLUMNS: &'static str =
+        "id, username, email, is_staff, is_active, date_joined, last_login";
+
+    pub fn public(&self) -> PublicUser<'_> {
+        PublicUser { id: self.id, username: &self.username, email: &self.email }
+    }
+}
+
+pub const USERNAME_TAKEN: &str = "A user with that username already exists.";
+
+/// A username Django would accept: 1–150 letters, digits and `@.+-_`.
+#[derive(Clone, Debug)]
+pub struct Username(String);
+
+impl Username {
+    pub const MAX_LENGTH: usize = 150;
+
+    pub fn parse(text: String) -> Result<Self, String> {
+        validation::within(&text, Self::MAX_LENGTH)?;
+        if text.chars().all(|c| c.is_alphanumeric() || "@.+-_".contains(c)) {
+            Ok(Username(text))
+        } else {
+            Err("Enter a valid username. This value may contain only letters, numbers, and @/./+/-/_ characters.".into())
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A user's email address: optional (empty), else valid and at most 254 characters.
+#[derive(Clone, Debug, Default)]
+pub struct UserEmail(String);
+
+impl UserEmail {
+    pub const MAX_LENGTH: usize = 254;
+
+    pub fn parse(text: String) -> Result<Self, String> {
+        if text.is_empty() {
+            return Ok(UserEmail(text));
+        }
+        validation::within(&text, Self::MAX_LENGTH)?;
+        if validation::is_valid_email(&text) {
+            Ok(UserEmail(text))
+        } else {
+            Err(validation::INVALID_EMAIL.into())
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}

@@ -1,0 +1,117 @@
+//! Reading and writing users.
+
+use crate::db::{unique_violation, DbPool, WriteTx};
+use crate::error::{Error, FieldErrors};
+use crate::on_db;
+use crate::timestamp::Timestamp;
+use crate::validation::{password, Input, Text, Validator};
+
+use super::{hashing, User, UserEmail, Username, USERNAME_TAKEN};
+
+/// A sign-up that passed validation, its password already hashed.
+pub struct Registration {
+    pub username: Username,
+    pub email: UserEmail,
+    pub password_hash: String,
+}
+
+/// Validates `{username, email, password}`, reporting every failing field at
+/// once (a taken username included), then hashes the password.
+pub async fn validate_registration(db: &DbPool, input: &Input) -> Result<Registration, Error> {
+    let mut form = Validator::new(input);
+    let username = form.required("username", Text::Trimmed, Username::parse);
+    let email = form.optional("email", Text::TrimmedMayBeBlank, UserEmail::default(), UserEmail::parse);
+    let password = form.required("password", Text::Exact, Ok);
+
+    if let Some(password) = &password {
+        let username = username.as_ref().map_or("", Username::as_str);
+        let email = email.as_ref().map_or("", UserEmail::as_str);
+        for problem in password::problems(password, username, email) {
+            form.errors_mut().add("password", problem);
+        }
+    }
+    // The unique index decides in the end; this only completes the report.
+    if form.has_errors() {
+        if let Some(username) = &username {
+            if username_taken(db, username.as_str()).await? {
+                form.errors_mut().add("username", USERNAME_TAKEN);
+            }
+        }
+    }
+    form.into_errors().into_result()?;
+
+    let (Some(username), Some(email), Some(password)) = (username, email, password) else {
+        return Err(Error::Internal);
+    };
+    let password_hash = hashing::hash(password).await?;
+    Ok(Registration { username, email, password_hash })
+}
+
+pub async fn username_taken(db: &DbPool, username: &str) -> Result<bool, Error> {
+    let found: Option<i64> = on_db!(db, |c| {
+        sqlx::query_scalar("SELECT id FROM users WHERE lower(username) = lower($1)")
+            .bind(username)
+            .fetch_optional(c)
+            .await
+    })?;
+    Ok(found.is_some())
+}
+
+/// Inserts the user; a username taken meanwhile is a field error, not a 500.
+pub async fn insert(
+    tx: &mut WriteTx,
+    registration: &Registration,
+    is_staff: bool,
+) -> Result<User, Error> {
+    let sql = format!(
+        "INSERT INTO users (username, email, password, is_staff, is_active, date_joined)
+         VALUES ($1, $2, $3, $4, TRUE, $5) RETURNING {}",
+        User::COLUMNS
+    );
+    let inserted = on_db!(tx, |c| {
+        sqlx::query_as::<_, User>(&sql)
+            .bind(registration.username.as_str())
+            .bind(registration.email.as_str())
+            .bind(&registration.password_hash)
+            .bind(is_staff)
+            .bind(Timestamp::now())
+            .fetch_one(c)
+            .await
+    });
+    inserted.map_err(|err| match unique_violation(&err).as_deref() {
+        Some("users_username_lower_uq") => {
+            Error::Invalid(FieldErrors::single("username", USERNAME_TAKEN))
+        }
+        _ => err.into(),
+    })
+}
+
+/// A user and their password hash, for checking a login.
+#[derive(sqlx::FromRow)]
+pub struct Credentials {
+    #[sqlx(flatten)]
+    pub user: User,
+    pub password: String,
+}
+
+pub async fn credentials(db: &DbPool, username: &str) -> Result<Option<Credentials>, Error> {
+    let sql = format!(
+        "SELECT {}, password FROM users WHERE lower(username) = lower($1)",
+        User::COLUMNS
+    );
+    Ok(on_db!(db, |c| {
+        sqlx::query_as::<_, Credentials>(&sql).bind(username).fetch_optional(c).await
+    })?)
+}
+
+pub async fn record_login(tx: &mut WriteTx, user_id: i64, at: Timestamp) -> Result<(), Error> {
+    on_db!(tx, |c| {
+        sqlx::query("UPDATE users SET last_login = $1 WHERE id = $2")
+            .bind(at)
+            .bind(user_id)
+            .execute(c)
+            .await
+            .map(drop)
+    })?;
+    Ok(())
+}

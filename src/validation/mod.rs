@@ -1,0 +1,139 @@
+//! Input validation with DRF's semantics and messages, shared by the API and the pages.
+
+mod email;
+mod input;
+pub mod password;
+
+pub use email::is_valid_email;
+pub use input::Input;
+
+use serde_json::Value;
+
+use crate::error::FieldErrors;
+
+pub const REQUIRED: &str = "This field is required.";
+pub const BLANK: &str = "This field may not be blank.";
+pub const NULL: &str = "This field may not be null.";
+pub const NOT_A_STRING: &str = "Not a valid string.";
+pub const INVALID_EMAIL: &str = "Enter a valid email address.";
+
+pub fn too_long(max: usize) -> String {
+    format!("Ensure this field has no more than {max} characters.")
+}
+
+/// Checks a text's length in characters, as DRF's `max_length` does.
+pub fn within(text: &str, max: usize) -> Result<(), String> {
+    if text.chars().count() > max {
+        Err(too_long(max))
+    } else {
+        Ok(())
+    }
+}
+
+/// Reads fields from an [`Input`] the way DRF's `CharField` does, collecting
+/// every field's errors so that one response reports them all.
+pub struct Validator<'a> {
+    input: &'a Input,
+    errors: FieldErrors,
+    /// PATCH: absent fields are left alone instead of being required.
+    partial: bool,
+}
+
+/// How a text field is read.
+#[derive(Clone, Copy)]
+pub enum Text {
+    /// Surrounding whitespace removed; blank is an error (DRF's default).
+    Trimmed,
+    /// Trimmed; blank allowed (an optional user email).
+    TrimmedMayBeBlank,
+    /// Exactly as sent (passwords); blank is an error.
+    Exact,
+}
+
+impl<'a> Validator<'a> {
+    pub fn new(input: &'a Input) -> Self {
+        Validator { input, errors: FieldErrors::default(), partial: false }
+    }
+
+    pub fn partial(input: &'a Input) -> Self {
+        Validator { partial: true, ..Validator::new(input) }
+    }
+
+    /// A field that must be present (unless partial): `None` if absent in a
+    /// partial update or if it failed (the failure is recorded).
+    pub fn required<T>(
+        &mut self,
+        field: &str,
+        mode: Text,
+        parse: impl FnOnce(String) -> Result<T, String>,
+    ) -> Option<T> {
+        match self.input.get(field) {
+            None if self.partial => None,
+            None => self.fail(field, REQUIRED),
+            Some(value) => self.parse(field, value, mode, parse),
+        }
+    }
+
+    /// A field that may be left out: absent reads as `default`.
+    pub fn optional<T>(
+        &mut self,
+        field: &str,
+        mode: Text,
+        default: T,
+        parse: impl FnOnce(String) -> Result<T, String>,
+    ) -> Option<T> {
+        match self.input.get(field) {
+            None => Some(default),
+            Some(value) => self.parse(field, value, mode, parse),
+        }
+    }
+
+    fn parse<T>(
+        &mut self,
+        field: &str,
+        value: &Value,
+        mode: Text,
+        parse: impl FnOnce(String) -> Result<T, String>,
+    ) -> Option<T> {
+        let text = match value {
+            Value::String(s) => s.clone(),
+            // DRF's CharField accepts numbers and uses their text.
+            Value::Number(n) => n.to_string(),
+            Value::Null => return self.fail(field, NULL),
+            _ => return self.fail(field, NOT_A_STRING),
+        };
+        let text = match mode {
+            Text::Exact => text,
+            Text::Trimmed | Text::TrimmedMayBeBlank => text.trim().to_owned(),
+        };
+        let blank = match mode {
+            Text::Exact => text.is_empty(),
+            Text::Trimmed => text.trim().is_empty(),
+            Text::TrimmedMayBeBlank => false,
+        };
+        if blank {
+            return self.fail(field, BLANK);
+        }
+        match parse(text) {
+            Ok(value) => Some(value),
+            Err(message) => self.fail(field, message),
+        }
+    }
+
+    fn fail<T>(&mut self, field: &str, message: impl Into<String>) -> Option<T> {
+        self.errors.add(field, message);
+        None
+    }
+
+    pub fn has_errors(&self) -> bool {
+        !self.errors.is_empty()
+    }
+
+    pub fn errors_mut(&mut self) -> &mut FieldErrors {
+        &mut self.errors
+    }
+
+    pub fn into_errors(self) -> FieldErrors {
+        self.errors
+    }
+}
