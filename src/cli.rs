@@ -7,7 +7,11 @@ use rocket_db_pools::Config as PoolConfig;
 use crate::db::DbPool;
 
 #[derive(Parser)]
-#[command(name = "leads", version, about = "Lead tracking with Knox-style token authentication")]
+#[command(
+    name = "leads",
+    version,
+    about = "Lead tracking with Knox-style token authentication"
+)]
 pub struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -35,7 +39,9 @@ pub fn run() -> i32 {
         }),
         Command::Cleartokens => with_database(|db| async move {
             db.migrate().await.map_err(|e| e.to_string())?;
-            let removed = crate::auth::service::purge_expired(&db).await.map_err(|e| format!("{e:?}"))?;
+            let removed = crate::auth::service::purge_expired(&db)
+                .await
+                .map_err(|e| format!("{e:?}"))?;
             println!("Deleted {removed} expired token(s).");
             Ok(())
         }),

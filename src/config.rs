@@ -82,7 +82,10 @@ pub fn figment() -> Figment {
         .merge(Serialized::defaults(defaults))
         .merge(Toml::file(Env::var_or("ROCKET_CONFIG", "Rocket.toml")).nested())
         .merge(Env::prefixed("ROCKET_").ignore(&["PROFILE"]).global())
-        .select(Profile::from_env_or("ROCKET_PROFILE", rocket::Config::DEFAULT_PROFILE))
+        .select(Profile::from_env_or(
+            "ROCKET_PROFILE",
+            rocket::Config::DEFAULT_PROFILE,
+        ))
 }
 
 /// Adds a secret key when none is configured: the one in `secret_key_file`
@@ -95,7 +98,9 @@ pub fn with_persisted_secret(figment: Figment) -> std::io::Result<Figment> {
     if configured {
         return Ok(figment);
     }
-    let path: String = figment.extract_inner("secret_key_file").unwrap_or_else(|_| "leads.secret".into());
+    let path: String = figment
+        .extract_inner("secret_key_file")
+        .unwrap_or_else(|_| "leads.secret".into());
     let key = match std::fs::read_to_string(&path) {
         Ok(key) => key.trim().to_owned(),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {

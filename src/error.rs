@@ -28,7 +28,10 @@ impl FieldErrors {
     }
 
     pub fn add(&mut self, field: &str, message: impl Into<String>) {
-        self.0.entry(field.to_owned()).or_default().push(message.into());
+        self.0
+            .entry(field.to_owned())
+            .or_default()
+            .push(message.into());
     }
 
     pub fn is_empty(&self) -> bool {
@@ -154,8 +157,10 @@ impl From<sqlx::Error> for Error {
 
 /// SQLite's SQLITE_BUSY family, PostgreSQL's admin shutdown / cannot-connect classes.
 fn is_busy(code: Option<&str>) -> bool {
-    matches!(code, Some("5" | "517" | "261" | "6" | "57P01" | "57P02" | "57P03"))
-        || code.is_some_and(|c| c.starts_with("08"))
+    matches!(
+        code,
+        Some("5" | "517" | "261" | "6" | "57P01" | "57P02" | "57P03")
+    ) || code.is_some_and(|c| c.starts_with("08"))
 }
 
 impl<'r> Responder<'r, 'static> for Error {

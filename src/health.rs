@@ -16,6 +16,9 @@ async fn healthz(db: &Db) -> (Status, Json<Value>) {
     if db.ping().await {
         (Status::Ok, Json(json!({ "status": "ok" })))
     } else {
-        (Status::ServiceUnavailable, Json(json!({ "status": "unavailable" })))
+        (
+            Status::ServiceUnavailable,
+            Json(json!({ "status": "unavailable" })),
+        )
     }
 }

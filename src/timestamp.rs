@@ -15,9 +15,8 @@ use time::OffsetDateTime;
 #[sqlx(transparent)]
 pub struct Timestamp(pub i64);
 
-const ISO: &[BorrowedFormatItem<'static>] = format_description!(
-    "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]Z"
-);
+const ISO: &[BorrowedFormatItem<'static>] =
+    format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]Z");
 
 impl Timestamp {
     pub fn now() -> Self {
@@ -26,7 +25,9 @@ impl Timestamp {
     }
 
     pub fn plus_seconds(self, seconds: u64) -> Self {
-        let micros = i64::try_from(seconds).unwrap_or(i64::MAX).saturating_mul(1_000_000);
+        let micros = i64::try_from(seconds)
+            .unwrap_or(i64::MAX)
+            .saturating_mul(1_000_000);
         Timestamp(self.0.saturating_add(micros))
     }
 
@@ -59,7 +60,10 @@ mod tests {
 
     #[test]
     fn renders_like_drf_with_microseconds() {
-        assert_eq!(Timestamp(1_795_950_198_736_308).to_string(), "2026-11-29T11:03:18.736308Z");
+        assert_eq!(
+            Timestamp(1_795_950_198_736_308).to_string(),
+            "2026-11-29T11:03:18.736308Z"
+        );
         assert_eq!(Timestamp(0).to_string(), "1970-01-01T00:00:00.000000Z");
     }
 }

@@ -84,7 +84,9 @@ async fn logout_all(auth: Auth, db: &Db) -> Result<Status, Error> {
 
 #[get("/auth/tokens")]
 async fn tokens(auth: Auth, db: &Db) -> Result<Json<Vec<TokenInfo>>, Error> {
-    Ok(Json(service::live_tokens(db, auth.user.id, &auth.token_digest).await?))
+    Ok(Json(
+        service::live_tokens(db, auth.user.id, &auth.token_digest).await?,
+    ))
 }
 
 #[delete("/auth/tokens/<token_key>")]

@@ -25,7 +25,10 @@ pub struct Auth {
 
 impl From<&Authenticated> for Auth {
     fn from(found: &Authenticated) -> Self {
-        Auth { user: found.user.clone(), token_digest: found.digest.clone() }
+        Auth {
+            user: found.user.clone(),
+            token_digest: found.digest.clone(),
+        }
     }
 }
 
@@ -77,9 +80,10 @@ impl<'r> FromRequest<'r> for Auth {
     async fn from_request(req: &'r Request<'_>) -> Outcome<Self, Error> {
         match conclusion(req).await {
             Ok(Some(found)) => Outcome::Success(found.into()),
-            Ok(None) => {
-                Outcome::Error((Status::Unauthorized, Error::Unauthorized(failure::NOT_PROVIDED)))
-            }
+            Ok(None) => Outcome::Error((
+                Status::Unauthorized,
+                Error::Unauthorized(failure::NOT_PROVIDED),
+            )),
             Err(refusal) => refused(refusal),
         }
     }

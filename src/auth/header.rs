@@ -7,9 +7,13 @@ use super::failure;
 /// `Ok(None)`: no header, or another scheme (not ours to judge, as in DRF).
 /// `Err(detail)`: our scheme, malformed.
 pub fn token_from_authorization(header: Option<&str>) -> Result<Option<&str>, &'static str> {
-    let Some(header) = header else { return Ok(None) };
+    let Some(header) = header else {
+        return Ok(None);
+    };
     let mut parts = header.split_ascii_whitespace();
-    let Some(scheme) = parts.next() else { return Ok(None) };
+    let Some(scheme) = parts.next() else {
+        return Ok(None);
+    };
     if !scheme.eq_ignore_ascii_case("token") && !scheme.eq_ignore_ascii_case("bearer") {
         return Ok(None);
     }
@@ -30,9 +34,21 @@ mod tests {
         assert_eq!(token_from_authorization(Some("")), Ok(None));
         assert_eq!(token_from_authorization(Some("Basic abc")), Ok(None));
         assert_eq!(token_from_authorization(Some("Token abc")), Ok(Some("abc")));
-        assert_eq!(token_from_authorization(Some("token   abc ")), Ok(Some("abc")));
-        assert_eq!(token_from_authorization(Some("Bearer abc")), Ok(Some("abc")));
-        assert_eq!(token_from_authorization(Some("Token")), Err(failure::NO_CREDENTIALS));
-        assert_eq!(token_from_authorization(Some("Token a b")), Err(failure::CONTAINS_SPACES));
+        assert_eq!(
+            token_from_authorization(Some("token   abc ")),
+            Ok(Some("abc"))
+        );
+        assert_eq!(
+            token_from_authorization(Some("Bearer abc")),
+            Ok(Some("abc"))
+        );
+        assert_eq!(
+            token_from_authorization(Some("Token")),
+            Err(failure::NO_CREDENTIALS)
+        );
+        assert_eq!(
+            token_from_authorization(Some("Token a b")),
+            Err(failure::CONTAINS_SPACES)
+        );
     }
 }

@@ -45,22 +45,39 @@ pub struct TokenInfo {
 
 /// The label a token is listed under: given at login, or the User-Agent.
 pub fn client_label(given: Option<&str>, user_agent: Option<&str>) -> String {
-    let label = given.filter(|s| !s.trim().is_empty()).or(user_agent).unwrap_or("");
+    let label = given
+        .filter(|s| !s.trim().is_empty())
+        .or(user_agent)
+        .unwrap_or("");
     label.trim().chars().take(MAX_CLIENT_LENGTH).collect()
 }
 
-pub async fn register(db: &DbPool, settings: &Settings, input: &Input, client: &str) -> Result<Session, Error> {
+pub async fn register(
+    db: &DbPool,
+    settings: &Settings,
+    input: &Input,
+    client: &str,
+) -> Result<Session, Error> {
     let registration = users::validate_registration(db, input).await?;
     let mut tx = db.begin_write().await?;
     let user = users::insert(&mut tx, &registration, false).await?;
     let (token, expiry) = issue(&mut tx, settings, user.id, client).await?;
     tx.commit().await?;
-    Ok(Session { user, token, expiry })
+    Ok(Session {
+        user,
+        token,
+        expiry,
+    })
 }
 
 /// Checks `{username, password}` and issues a new token. Unknown users and
 /// wrong passwords get the same answer after the same work (a dummy verify).
-pub async fn login(db: &DbPool, settings: &Settings, input: &Input, client: &str) -> Result<Session, Error> {
+pub async fn login(
+    db: &DbPool,
+    settings: &Settings,
+    input: &Input,
+    client: &str,
+) -> Result<Session, Error> {
     let mut form = Validator::new(input);
     let username = form.required("username", Text::Trimmed, Ok);
     let password = form.required("password", Text::Exact, Ok);
@@ -82,7 +99,12 @@ pub async fn login(db: &DbPool, settings: &Settings, input: &Input, client: &str
     };
     let user = match user {
         Some(user) if matches && user.is_active => user,
-        _ => return Err(Error::Invalid(FieldErrors::single(FieldErrors::NON_FIELD, BAD_CREDENTIALS))),
+        _ => {
+            return Err(Error::Invalid(FieldErrors::single(
+                FieldErrors::NON_FIELD,
+                BAD_CREDENTIALS,
+            )))
+        }
     };
 
     let mut tx = db.begin_write().await?;
@@ -96,7 +118,14 @@ pub async fn login(db: &DbPool, settings: &Settings, input: &Input, client: &str
     let now = Timestamp::now();
     users::record_login(&mut tx, user.id, now).await?;
     tx.commit().await?;
-    Ok(Session { user: User { last_login: Some(now), ..user }, token, expiry })
+    Ok(Session {
+        user: User {
+            last_login: Some(now),
+            ..user
+        },
+        token,
+        expiry,
+    })
 }
 
 async fn live_token_count(tx: &mut WriteTx, user_id: i64) -> Result<i64, Error> {
@@ -174,7 +203,11 @@ impl From<Error> for Refusal {
 /// round trip, expired ones deleted, the digest compared in constant time,
 /// then (at most once per `token_min_refresh_interval`) the expiry extended
 /// and the last use recorded.
-pub async fn authenticate(db: &DbPool, settings: &Settings, presented: &str) -> Result<Authenticated, Refusal> {
+pub async fn authenticate(
+    db: &DbPool,
+    settings: &Settings,
+    presented: &str,
+) -> Result<Authenticated, Refusal> {
     let candidates: Vec<Candidate> = on_db!(db, |c| {
         sqlx::query_as(
             "SELECT digest, created, expiry, last_used,
@@ -202,17 +235,27 @@ pub async fn authenticate(db: &DbPool, settings: &Settings, presented: &str) -> 
             return Err(Refusal::Unauthorized(failure::USER_INACTIVE));
         }
         touch(db, settings, &candidate, now).await?;
-        return Ok(Authenticated { user: candidate.user, digest });
+        return Ok(Authenticated {
+            user: candidate.user,
+            digest,
+        });
     }
     Err(Refusal::Unauthorized(failure::INVALID_TOKEN))
 }
 
 /// Records use and applies auto-refresh, skipping the write when neither
 /// changed by more than the minimum interval (Knox's write throttling).
-async fn touch(db: &DbPool, settings: &Settings, token: &Candidate, now: Timestamp) -> Result<(), Error> {
+async fn touch(
+    db: &DbPool,
+    settings: &Settings,
+    token: &Candidate,
+    now: Timestamp,
+) -> Result<(), Error> {
     let min_interval = i64::try_from(settings.token_min_refresh_interval).unwrap_or(i64::MAX);
     let mut expiry = token.expiry;
-    if let (true, Some(current), Some(ttl)) = (settings.token_auto_refresh, token.expiry, settings.ttl()) {
+    if let (true, Some(current), Some(ttl)) =
+        (settings.token_auto_refresh, token.expiry, settings.ttl())
+    {
         let mut renewed = now.plus_seconds(ttl);
         if let Some(max_ttl) = settings.max_ttl() {
             renewed = renewed.min(token.created.plus_seconds(max_ttl));
@@ -238,7 +281,11 @@ async fn touch(db: &DbPool, settings: &Settings, token: &Candidate, now: Timesta
 
 pub async fn revoke(db: &DbPool, digest: &str) -> Result<(), Error> {
     on_db!(db, |c| {
-        sqlx::query("DELETE FROM auth_tokens WHERE digest = $1").bind(digest).execute(c).await.map(drop)
+        sqlx::query("DELETE FROM auth_tokens WHERE digest = $1")
+            .bind(digest)
+            .execute(c)
+            .await
+            .map(drop)
     })?;
     Ok(())
 }
@@ -272,7 +319,11 @@ pub async fn revoke_by_key(db: &DbPool, user_id: i64, token_key: &str) -> Result
 }
 
 /// The user's live tokens, newest first, marking the one in use.
-pub async fn live_tokens(db: &DbPool, user_id: i64, current_digest: &str) -> Result<Vec<TokenInfo>, Error> {
+pub async fn live_tokens(
+    db: &DbPool,
+    user_id: i64,
+    current_digest: &str,
+) -> Result<Vec<TokenInfo>, Error> {
     let mut tokens: Vec<TokenInfo> = on_db!(db, |c| {
         sqlx::query_as(
             "SELECT token_key, client, created, last_used, expiry, digest FROM auth_tokens

@@ -20,7 +20,11 @@ pub struct NewToken {
 
 pub fn generate(prefix: &str) -> NewToken {
     let plaintext = format!("{prefix}{}", random_hex(32));
-    NewToken { digest: digest(&plaintext), token_key: token_key(&plaintext).to_owned(), plaintext }
+    NewToken {
+        digest: digest(&plaintext),
+        token_key: token_key(&plaintext).to_owned(),
+        plaintext,
+    }
 }
 
 /// `bytes` bytes from the operating system's CSPRNG, as lower-case hex.
@@ -50,10 +54,12 @@ pub fn digests_match(a: &str, b: &str) -> bool {
 
 fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write;
-    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut out, b| {
-        let _ = write!(out, "{b:02x}");
-        out
-    })
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut out, b| {
+            let _ = write!(out, "{b:02x}");
+            out
+        })
 }
 
 #[cfg(test)]
@@ -65,7 +71,9 @@ mod tests {
         let token = generate("lds_");
         assert_eq!(token.plaintext.len(), 4 + 64);
         assert!(token.plaintext.starts_with("lds_"));
-        assert!(token.plaintext[4..].chars().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()));
+        assert!(token.plaintext[4..]
+            .chars()
+            .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()));
         assert_eq!(token.token_key, &token.plaintext[..15]);
         assert_eq!(token.digest.len(), 128);
         assert!(digests_match(&token.digest, &digest(&token.plaintext)));

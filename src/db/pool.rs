@@ -19,7 +19,9 @@ impl DbPool {
     /// Connects according to rocket_db_pools' `Config` (url, pool sizes, timeouts).
     pub async fn connect(config: &Config) -> Result<Self, sqlx::Error> {
         let connect_timeout = Duration::from_secs(config.connect_timeout);
-        let max = u32::try_from(config.max_connections).unwrap_or(u32::MAX).max(1);
+        let max = u32::try_from(config.max_connections)
+            .unwrap_or(u32::MAX)
+            .max(1);
         let min = config.min_connections.unwrap_or(0).min(max);
         let idle = config.idle_timeout.map(Duration::from_secs);
         let url = config.url.as_str();

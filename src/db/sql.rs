@@ -22,7 +22,10 @@ pub struct Sql {
 
 impl Sql {
     pub fn new(text: &str) -> Self {
-        Sql { text: text.to_owned(), binds: Vec::new() }
+        Sql {
+            text: text.to_owned(),
+            binds: Vec::new(),
+        }
     }
 
     pub fn push(&mut self, text: &str) -> &mut Self {
@@ -40,12 +43,18 @@ impl Sql {
 
     /// `head` followed by this SQL, with its binds (`head` must have none).
     pub fn prefixed(&self, head: &str) -> Sql {
-        Sql { text: format!("{head}{}", self.text), binds: self.binds.clone() }
+        Sql {
+            text: format!("{head}{}", self.text),
+            binds: self.binds.clone(),
+        }
     }
 
     pub async fn fetch_all<T>(&self, db: &DbPool) -> Result<Vec<T>, sqlx::Error>
     where
-        T: Send + Unpin + for<'r> FromRow<'r, sqlx::sqlite::SqliteRow> + for<'r> FromRow<'r, sqlx::postgres::PgRow>,
+        T: Send
+            + Unpin
+            + for<'r> FromRow<'r, sqlx::sqlite::SqliteRow>
+            + for<'r> FromRow<'r, sqlx::postgres::PgRow>,
     {
         on_db!(db, |c| {
             let mut query = sqlx::query_as::<_, T>(&self.text);

@@ -61,14 +61,20 @@ async fn read<'r>(req: &'r Request<'_>, data: Data<'r>) -> Result<Encoded, Error
     };
     let limits = req.limits();
     if content_type.is_json() {
-        read_capped(data, limits.get("json").unwrap_or(Limits::JSON)).await.map(Encoded::Json)
+        read_capped(data, limits.get("json").unwrap_or(Limits::JSON))
+            .await
+            .map(Encoded::Json)
     } else if content_type.is_form() {
-        read_capped(data, limits.get("form").unwrap_or(Limits::FORM)).await.map(Encoded::UrlEncoded)
+        read_capped(data, limits.get("form").unwrap_or(Limits::FORM))
+            .await
+            .map(Encoded::UrlEncoded)
     } else if content_type.is_form_data() {
         match Form::<FormFields>::from_data(req, data).await {
             data::Outcome::Success(form) => Ok(Encoded::Multipart(form.into_inner().0)),
             data::Outcome::Error((Status::PayloadTooLarge, _)) => Err(Error::PayloadTooLarge),
-            _ => Err(Error::BadRequest("Multipart form parse error - Invalid form data.".into())),
+            _ => Err(Error::BadRequest(
+                "Multipart form parse error - Invalid form data.".into(),
+            )),
         }
     } else {
         // An empty body of any type is no data; a non-empty one we cannot read.
@@ -76,15 +82,19 @@ async fn read<'r>(req: &'r Request<'_>, data: Data<'r>) -> Result<Encoded, Error
         if data.peek(1).await.is_empty() {
             Ok(Encoded::Empty)
         } else {
-            Err(Error::UnsupportedMediaType(content_type.media_type().to_string()))
+            Err(Error::UnsupportedMediaType(
+                content_type.media_type().to_string(),
+            ))
         }
     }
 }
 
 async fn read_capped(data: Data<'_>, limit: ByteUnit) -> Result<Vec<u8>, Error> {
-    let capped = data.open(limit).into_bytes().await.map_err(|_| {
-        Error::BadRequest("The request body could not be read.".into())
-    })?;
+    let capped = data
+        .open(limit)
+        .into_bytes()
+        .await
+        .map_err(|_| Error::BadRequest("The request body could not be read.".into()))?;
     if capped.is_complete() {
         Ok(capped.into_inner())
     } else {

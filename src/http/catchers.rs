@@ -33,7 +33,10 @@ fn any(status: Status, _: &Request<'_>) -> (Status, rocket::serde::json::Json<se
         500..=599 => "A server error occurred.",
         _ => status.reason_lossy(),
     };
-    (status, rocket::serde::json::Json(serde_json::json!({ "detail": detail })))
+    (
+        status,
+        rocket::serde::json::Json(serde_json::json!({ "detail": detail })),
+    )
 }
 
 pub fn json() -> Vec<Catcher> {

@@ -41,7 +41,10 @@ const METHODS: [Method; 8] = [
 pub fn with_fallbacks(routes: Vec<Route>, access: Access) -> Vec<Route> {
     let mut by_path: BTreeMap<String, Vec<Method>> = BTreeMap::new();
     for route in &routes {
-        by_path.entry(route.uri.path().to_string()).or_default().push(route.method);
+        by_path
+            .entry(route.uri.path().to_string())
+            .or_default()
+            .push(route.method);
     }
     let mut all = routes;
     for (path, mut methods) in by_path {
@@ -56,7 +59,10 @@ pub fn with_fallbacks(routes: Vec<Route>, access: Access) -> Vec<Route> {
             .collect::<Vec<_>>()
             .join(", ");
         let handler = Fallback { allow, access };
-        for method in METHODS.into_iter().filter(|m| !methods.contains(m) || *m == Method::Options) {
+        for method in METHODS
+            .into_iter()
+            .filter(|m| !methods.contains(m) || *m == Method::Options)
+        {
             all.push(Route::ranked(FALLBACK_RANK, method, &path, handler.clone()));
         }
     }
@@ -98,4 +104,3 @@ impl Handler for Fallback {
         route::Outcome::from(req, error)
     }
 }
-

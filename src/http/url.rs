@@ -28,7 +28,13 @@ impl RequestUrl {
         }
         let query: Vec<String> = pairs
             .into_iter()
-            .map(|(k, v)| format!("{}={}", RawStr::new(k).percent_encode(), RawStr::new(v).percent_encode()))
+            .map(|(k, v)| {
+                format!(
+                    "{}={}",
+                    RawStr::new(k).percent_encode(),
+                    RawStr::new(v).percent_encode()
+                )
+            })
             .collect();
         format!("{}?{}", self.base, query.join("&"))
     }
@@ -39,7 +45,9 @@ impl<'r> FromRequest<'r> for RequestUrl {
     type Error = std::convert::Infallible;
 
     async fn from_request(req: &'r Request<'_>) -> Outcome<Self, Self::Error> {
-        let host = req.host().map_or_else(|| "localhost".to_owned(), |h| h.to_string());
+        let host = req
+            .host()
+            .map_or_else(|| "localhost".to_owned(), |h| h.to_string());
         let base = format!("http://{host}{}/", req.uri().path());
         let query = req
             .uri()

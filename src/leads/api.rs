@@ -45,7 +45,10 @@ fn render_listing(listing: Listing, paging: &Paging, url: &RequestUrl) -> Value 
     let (next, previous) = match (*paging, listing.page) {
         (Paging::Page { .. }, Some((number, pages))) => {
             let page = |n: u64| url.with_params(&[("page", (n > 1).then(|| n.to_string()))]);
-            ((number < pages).then(|| page(number + 1)), (number > 1).then(|| page(number - 1)))
+            (
+                (number < pages).then(|| page(number + 1)),
+                (number > 1).then(|| page(number - 1)),
+            )
         }
         (Paging::Window { limit, offset }, _) => {
             let window = |offset: u64| {
@@ -55,7 +58,10 @@ fn render_listing(listing: Listing, paging: &Paging, url: &RequestUrl) -> Value 
                 ])
             };
             let more = offset.saturating_add(limit) < u64::try_from(count).unwrap_or(0);
-            (more.then(|| window(offset + limit)), (offset > 0).then(|| window(offset.saturating_sub(limit))))
+            (
+                more.then(|| window(offset + limit)),
+                (offset > 0).then(|| window(offset.saturating_sub(limit))),
+            )
         }
         _ => (None, None),
     };
@@ -85,10 +91,18 @@ async fn partial_update(auth: Auth, db: &Db, id: &str, body: Body) -> Result<Jso
 }
 
 /// Object lookup first, then the body: DRF's order of checks.
-async fn save(auth: Auth, db: &Db, id: &str, body: Body, partial: bool) -> Result<Json<Lead>, Error> {
+async fn save(
+    auth: Auth,
+    db: &Db,
+    id: &str,
+    body: Body,
+    partial: bool,
+) -> Result<Json<Lead>, Error> {
     let lead = service::get(db, auth.user.id, parse_id(id)?).await?;
     let input = body.input()?;
-    Ok(Json(service::update(db, auth.user.id, lead.id, &input, partial).await?))
+    Ok(Json(
+        service::update(db, auth.user.id, lead.id, &input, partial).await?,
+    ))
 }
 
 #[delete("/leads/<id>")]

@@ -105,18 +105,29 @@ impl ListQuery {
         let paging = if present(&params.limit) || present(&params.offset) {
             Paging::Window {
                 limit: positive(params.limit.as_deref()).unwrap_or(page_size),
-                offset: params.offset.as_deref().and_then(|s| s.parse().ok()).unwrap_or(0),
+                offset: params
+                    .offset
+                    .as_deref()
+                    .and_then(|s| s.parse().ok())
+                    .unwrap_or(0),
             }
         } else if let Some(page) = params.page.as_deref().filter(|s| !s.is_empty()) {
             let page = match page {
                 "last" => Page::Last,
                 number => Page::Number(positive(Some(number)).ok_or(Error::InvalidPage)?),
             };
-            Paging::Page { page, size: page_size }
+            Paging::Page {
+                page,
+                size: page_size,
+            }
         } else {
             Paging::All
         };
-        Ok(ListQuery { terms, order, paging })
+        Ok(ListQuery {
+            terms,
+            order,
+            paging,
+        })
     }
 
     /// Appends this query's search conditions (`AND ...`) to `sql`.
@@ -137,7 +148,11 @@ impl ListQuery {
             .order
             .iter()
             .map(|(column, descending)| {
-                format!("{} {}", column.sql(), if *descending { "DESC" } else { "ASC" })
+                format!(
+                    "{} {}",
+                    column.sql(),
+                    if *descending { "DESC" } else { "ASC" }
+                )
             })
             .collect();
         if !self.order.iter().any(|(c, _)| *c == Column::Id) {

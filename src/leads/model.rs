@@ -64,7 +64,11 @@ impl LeadPatch {
     /// Reads the fields; with `partial` absent ones are left alone, else
     /// all are required. Read-only fields (`id`, `owner`, `created_at`) are ignored.
     pub fn from_input(input: &Input, partial: bool) -> (Self, FieldErrors) {
-        let mut form = if partial { Validator::partial(input) } else { Validator::new(input) };
+        let mut form = if partial {
+            Validator::partial(input)
+        } else {
+            Validator::new(input)
+        };
         let patch = LeadPatch {
             name: form.required("name", Text::Trimmed, name),
             email: form.required("email", Text::Trimmed, email),
@@ -75,6 +79,10 @@ impl LeadPatch {
 
     /// The complete draft, when every field is present.
     pub fn into_draft(self) -> Option<LeadDraft> {
-        Some(LeadDraft { name: self.name?, email: self.email?, message: self.message? })
+        Some(LeadDraft {
+            name: self.name?,
+            email: self.email?,
+            message: self.message?,
+        })
     }
 }

@@ -62,9 +62,16 @@ pub async fn list(db: &DbPool, owner: i64, query: &ListQuery) -> Result<Listing,
 }
 
 pub async fn get(db: &DbPool, owner: i64, id: i64) -> Result<Lead, Error> {
-    let sql = format!("SELECT {} FROM leads WHERE id = $1 AND owner_id = $2", Lead::COLUMNS);
-    on_db!(db, |c| sqlx::query_as(&sql).bind(id).bind(owner).fetch_optional(c).await)?
-        .ok_or(Error::NotFound)
+    let sql = format!(
+        "SELECT {} FROM leads WHERE id = $1 AND owner_id = $2",
+        Lead::COLUMNS
+    );
+    on_db!(db, |c| sqlx::query_as(&sql)
+        .bind(id)
+        .bind(owner)
+        .fetch_optional(c)
+        .await)?
+    .ok_or(Error::NotFound)
 }
 
 pub async fn create(db: &DbPool, owner: i64, input: &Input) -> Result<Lead, Error> {
@@ -89,7 +96,13 @@ pub async fn create(db: &DbPool, owner: i64, input: &Input) -> Result<Lead, Erro
 }
 
 /// PUT (`partial == false`, every field required) or PATCH.
-pub async fn update(db: &DbPool, owner: i64, id: i64, input: &Input, partial: bool) -> Result<Lead, Error> {
+pub async fn update(
+    db: &DbPool,
+    owner: i64,
+    id: i64,
+    input: &Input,
+    partial: bool,
+) -> Result<Lead, Error> {
     let patch = validate(db, input, partial, Some(id)).await?;
     let sql = format!(
         "UPDATE leads SET name = COALESCE($1, name), email = COALESCE($2, email),
@@ -129,7 +142,12 @@ pub async fn delete(db: &DbPool, owner: i64, id: i64) -> Result<(), Error> {
 /// Field validation, completed (when something else failed already) by the
 /// duplicate-email check, so that one answer reports every field. When all
 /// else passes, the unique index alone decides, race-free.
-async fn validate(db: &DbPool, input: &Input, partial: bool, id: Option<i64>) -> Result<LeadPatch, Error> {
+async fn validate(
+    db: &DbPool,
+    input: &Input,
+    partial: bool,
+    id: Option<i64>,
+) -> Result<LeadPatch, Error> {
     let (patch, mut errors) = LeadPatch::from_input(input, partial);
     if !errors.is_empty() {
         if let Some(email) = &patch.email {

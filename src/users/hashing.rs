@@ -45,8 +45,11 @@ pub async fn verify(password: String, stored: Option<String>) -> Result<bool, Er
         None => dummy_hash().await?.to_owned(),
     };
     let matches = run(move || {
-        PasswordHash::new(&stored)
-            .is_ok_and(|hash| Argon2::default().verify_password(password.as_bytes(), &hash).is_ok())
+        PasswordHash::new(&stored).is_ok_and(|hash| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &hash)
+                .is_ok()
+        })
     })
     .await?;
     Ok(known && matches)

@@ -28,7 +28,11 @@ impl User {
         "id, username, email, is_staff, is_active, date_joined, last_login";
 
     pub fn public(&self) -> PublicUser<'_> {
-        PublicUser { id: self.id, username: &self.username, email: &self.email }
+        PublicUser {
+            id: self.id,
+            username: &self.username,
+            email: &self.email,
+        }
     }
 }
 
@@ -43,7 +47,10 @@ impl Username {
 
     pub fn parse(text: String) -> Result<Self, String> {
         validation::within(&text, Self::MAX_LENGTH)?;
-        if text.chars().all(|c| c.is_alphanumeric() || "@.+-_".contains(c)) {
+        if text
+            .chars()
+            .all(|c| c.is_alphanumeric() || "@.+-_".contains(c))
+        {
             Ok(Username(text))
         } else {
             Err("Enter a valid username. This value may contain only letters, numbers, and @/./+/-/_ characters.".into())

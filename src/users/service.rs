@@ -20,7 +20,12 @@ pub struct Registration {
 pub async fn validate_registration(db: &DbPool, input: &Input) -> Result<Registration, Error> {
     let mut form = Validator::new(input);
     let username = form.required("username", Text::Trimmed, Username::parse);
-    let email = form.optional("email", Text::TrimmedMayBeBlank, UserEmail::default(), UserEmail::parse);
+    let email = form.optional(
+        "email",
+        Text::TrimmedMayBeBlank,
+        UserEmail::default(),
+        UserEmail::parse,
+    );
     let password = form.required("password", Text::Exact, Ok);
 
     if let Some(password) = &password {
@@ -44,7 +49,11 @@ pub async fn validate_registration(db: &DbPool, input: &Input) -> Result<Registr
         return Err(Error::Internal);
     };
     let password_hash = hashing::hash(password).await?;
-    Ok(Registration { username, email, password_hash })
+    Ok(Registration {
+        username,
+        email,
+        password_hash,
+    })
 }
 
 pub async fn username_taken(db: &DbPool, username: &str) -> Result<bool, Error> {
@@ -100,7 +109,10 @@ pub async fn credentials(db: &DbPool, username: &str) -> Result<Option<Credentia
         User::COLUMNS
     );
     Ok(on_db!(db, |c| {
-        sqlx::query_as::<_, Credentials>(&sql).bind(username).fetch_optional(c).await
+        sqlx::query_as::<_, Credentials>(&sql)
+            .bind(username)
+            .fetch_optional(c)
+            .await
     })?)
 }
 

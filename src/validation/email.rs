@@ -21,7 +21,9 @@ fn valid_user(user: &str) -> bool {
     !user.is_empty()
         && user.split('.').all(|atom| {
             !atom.is_empty()
-                && atom.chars().all(|c| c.is_ascii_alphanumeric() || USER_SPECIALS.contains(c))
+                && atom
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || USER_SPECIALS.contains(c))
         })
 }
 

@@ -37,7 +37,12 @@ impl Input {
         K: Into<String>,
         V: Into<String>,
     {
-        Input(pairs.into_iter().map(|(k, v)| (k.into(), Value::String(v.into()))).collect())
+        Input(
+            pairs
+                .into_iter()
+                .map(|(k, v)| (k.into(), Value::String(v.into())))
+                .collect(),
+        )
     }
 
     /// A string field, if present and a string (for optional extras such as a client label).
@@ -47,5 +52,8 @@ impl Input {
 }
 
 fn no_data() -> Error {
-    Error::Invalid(FieldErrors::single(FieldErrors::NON_FIELD, "No data provided"))
+    Error::Invalid(FieldErrors::single(
+        FieldErrors::NON_FIELD,
+        "No data provided",
+    ))
 }

@@ -52,11 +52,18 @@ pub enum Text {
 
 impl<'a> Validator<'a> {
     pub fn new(input: &'a Input) -> Self {
-        Validator { input, errors: FieldErrors::default(), partial: false }
+        Validator {
+            input,
+            errors: FieldErrors::default(),
+            partial: false,
+        }
     }
 
     pub fn partial(input: &'a Input) -> Self {
-        Validator { partial: true, ..Validator::new(input) }
+        Validator {
+            partial: true,
+            ..Validator::new(input)
+        }
     }
 
     /// A field that must be present (unless partial): `None` if absent in a

@@ -17,10 +17,15 @@ static COMMON: LazyLock<HashSet<&'static str>> =
 /// Django's order (similarity, length, common, numeric). Empty when it passes.
 pub fn problems(password: &str, username: &str, email: &str) -> Vec<String> {
     if password.len() > MAX_BYTES {
-        return vec![format!("This password is too long. It must contain at most {MAX_BYTES} bytes.")];
+        return vec![format!(
+            "This password is too long. It must contain at most {MAX_BYTES} bytes."
+        )];
     }
     let mut problems = Vec::new();
-    if let Some(attribute) = too_similar(password, &[("username", username), ("email address", email)]) {
+    if let Some(attribute) = too_similar(
+        password,
+        &[("username", username), ("email address", email)],
+    ) {
         problems.push(format!("The password is too similar to the {attribute}."));
     }
     if password.chars().count() < MIN_LENGTH {
@@ -46,13 +51,16 @@ fn too_similar<'a>(password: &str, attributes: &[(&'a str, &str)]) -> Option<&'a
             return None;
         }
         let value = value.to_lowercase();
-        let mut parts: Vec<&str> = value.split(|c: char| !(c.is_alphanumeric() || c == '_')).collect();
+        let mut parts: Vec<&str> = value
+            .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+            .collect();
         parts.push(&value);
         parts
             .into_iter()
             .any(|part| {
                 let part: Vec<char> = part.chars().collect();
-                !exceeds_length_ratio(password.len(), part.len()) && quick_ratio(&password, &part) >= MAX_SIMILARITY
+                !exceeds_length_ratio(password.len(), part.len())
+                    && quick_ratio(&password, &part) >= MAX_SIMILARITY
             })
             .then_some(name)
     })
@@ -107,7 +115,10 @@ mod tests {
                 "This password is entirely numeric.",
             ]
         );
-        assert_eq!(problems("password", "bob", ""), vec!["This password is too common."]);
+        assert_eq!(
+            problems("password", "bob", ""),
+            vec!["This password is too common."]
+        );
     }
 
     #[test]

@@ -1,0 +1,314 @@
+//! Test harness: the real application over a fresh database per test, on
+//! SQLite (a file in a temporary folder) or PostgreSQL (a new database on
+//! the local server), driven through Rocket's local client.
+
+use std::path::PathBuf;
+
+use leads::db::DbPool;
+use rocket::figment::Figment;
+use rocket::http::{ContentType, Header, Status};
+use rocket::local::asynchronous::{Client, LocalResponse};
+use serde_json::{json, Value};
+use sqlx::Connection;
+
+pub const PASSWORD: &str = "correct-Horse-battery-9";
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// The PostgreSQL server the tests create their databases on.
+fn pg_admin_url() -> String {
+    std::env::var("LEADS_TEST_PG_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+fn random_suffix() -> String {
+    leads::auth::token::random_hex(8)
+}
+
+pub struct TestApp {
+    pub client: Client,
+    pub backend: Backend,
+    pub db_url: String,
+    cleanup: Cleanup,
+}
+
+enum Cleanup {
+    Folder(PathBuf),
+    Database(String),
+}
+
+impl TestApp {
+    /// The app with default settings, or `None` when PostgreSQL is not
+    /// reachable outside CI (in CI that is a failure, not a skip).
+    pub async fn spawn(backend: Backend) -> Option<TestApp> {
+        TestApp::spawn_with(backend, |figment| figment).await
+    }
+
+    /// The app with settings changed by `configure` (e.g. a short TTL).
+    pub async fn spawn_with(
+        backend: Backend,
+        configure: impl FnOnce(Figment) -> Figment,
+    ) -> Option<TestApp> {
+        let (db_url, cleanup) = match backend {
+            Backend::Sqlite => {
+                let dir = std::env::temp_dir().join(format!("leads-test-{}", random_suffix()));
+                std::fs::create_dir_all(&dir).expect("create a temporary folder");
+                (
+                    format!("sqlite://{}", dir.join("leads.db").display()),
+                    Cleanup::Folder(dir),
+                )
+            }
+            Backend::Postgres => {
+                let name = format!("leads_test_{}", random_suffix());
+                let mut admin = match sqlx::PgConnection::connect(&pg_admin_url()).await {
+                    Ok(conn) => conn,
+                    Err(e) if std::env::var_os("CI").is_some() => {
+                        panic!("PostgreSQL is required in CI but unreachable: {e}")
+                    }
+                    Err(e) => {
+                        eprintln!("skipping PostgreSQL test: {e}");
+                        return None;
+                    }
+                };
+                sqlx::query(&format!("CREATE DATABASE {name}"))
+                    .execute(&mut admin)
+                    .await
+                    .expect("create a test database");
+                let base = pg_admin_url();
+                let server = base
+                    .rsplit_once('/')
+                    .map_or(base.as_str(), |(server, _)| server);
+                (format!("{server}/{name}"), Cleanup::Database(name))
+            }
+        };
+        let figment = Figment::from(rocket::Config::debug_default())
+            .merge(("log_level", "off"))
+            .merge(("secret_key", leads::auth::token::random_hex(32)))
+            .merge(("databases.leads.url", &db_url))
+            .merge(("databases.leads.max_connections", 8))
+            .merge(("databases.leads.connect_timeout", 5));
+        let rocket = leads::build(configure(figment));
+        let client = Client::untracked(rocket)
+            .await
+            .expect("a valid rocket instance");
+        Some(TestApp {
+            client,
+            backend,
+            db_url,
+            cleanup,
+        })
+    }
+
+    /// A second connection pool to the same database, to read raw tables.
+    pub async fn raw_db(&self) -> DbPool {
+        let config = rocket_db_pools::Config {
+            url: self.db_url.clone(),
+            min_connections: None,
+            max_connections: 2,
+            connect_timeout: 5,
+            idle_timeout: None,
+            extensions: None,
+        };
+        DbPool::connect(&config)
+            .await
+            .expect("connect to the test database")
+    }
+
+    /// Sends a request; `body` (if any) as JSON.
+    pub async fn request(
+        &self,
+        method: rocket::http::Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (Status, Value) {
+        let mut request = self.client.req(method, path.to_owned());
+        if let Some(token) = token {
+            request.add_header(Header::new("Authorization", format!("Token {token}")));
+        }
+        if let Some(body) = body {
+            request = request.header(ContentType::JSON).body(body.to_string());
+        }
+        read(request.dispatch().await).await
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> (Status, Value) {
+        self.request(rocket::http::Method::Get, path, token, None)
+            .await
+    }
+
+    pub async fn post(&self, path: &str, token: Option<&str>, body: Value) -> (Status, Value) {
+        self.request(rocket::http::Method::Post, path, token, Some(body))
+            .await
+    }
+
+    pub async fn put(&self, path: &str, token: Option<&str>, body: Value) -> (Status, Value) {
+        self.request(rocket::http::Method::Put, path, token, Some(body))
+            .await
+    }
+
+    pub async fn patch(&self, path: &str, token: Option<&str>, body: Value) -> (Status, Value) {
+        self.request(rocket::http::Method::Patch, path, token, Some(body))
+            .await
+    }
+
+    pub async fn delete(&self, path: &str, token: Option<&str>) -> (Status, Value) {
+        self.request(rocket::http::Method::Delete, path, token, None)
+            .await
+    }
+
+    /// Registers `username` with [`PASSWORD`]; returns (token, user id).
+    pub async fn register(&self, username: &str) -> (String, i64) {
+        let (status, body) = self
+            .post(
+                "/api/auth/register",
+                None,
+                json!({"username": username, "email": format!("{username}@example.com"), "password": PASSWORD}),
+            )
+            .await;
+        assert_eq!(status, Status::Ok, "register {username}: {body}");
+        (
+            body["token"].as_str().unwrap().to_owned(),
+            body["user"]["id"].as_i64().unwrap(),
+        )
+    }
+
+    /// Logs in with [`PASSWORD`]; returns the new token.
+    pub async fn login(&self, username: &str) -> String {
+        let (status, body) = self
+            .post(
+                "/api/auth/login",
+                None,
+                json!({"username": username, "password": PASSWORD}),
+            )
+            .await;
+        assert_eq!(status, Status::Ok, "login {username}: {body}");
+        body["token"].as_str().unwrap().to_owned()
+    }
+
+    /// Creates a lead as the token's user; returns its JSON.
+    pub async fn create_lead(&self, token: &str, name: &str, email: &str) -> Value {
+        let (status, body) = self
+            .post(
+                "/api/leads/",
+                Some(token),
+                json!({"name": name, "email": email, "message": "Hello"}),
+            )
+            .await;
+        assert_eq!(status, Status::Created, "create lead: {body}");
+        body
+    }
+
+    /// One integer from raw SQL on the test database (e.g. a count).
+    pub async fn scalar(&self, sql: &str) -> i64 {
+        let db = self.raw_db().await;
+        let value = leads::on_db!(db, |c| sqlx::query_scalar::<_, i64>(sql).fetch_one(c).await)
+            .expect("raw query");
+        rocket_db_pools::Pool::close(&db).await;
+        value
+    }
+
+    /// Every text cell of raw SQL's rows, flattened.
+    pub async fn texts(&self, sql: &str) -> Vec<String> {
+        let db = self.raw_db().await;
+        let rows: Vec<(String,)> =
+            leads::on_db!(db, |c| sqlx::query_as(sql).fetch_all(c).await).expect("raw query");
+        rocket_db_pools::Pool::close(&db).await;
+        rows.into_iter().map(|(text,)| text).collect()
+    }
+
+    /// Runs a raw statement (to age a token, say).
+    pub async fn execute(&self, sql: &str) {
+        let db = self.raw_db().await;
+        leads::on_db!(db, |c| sqlx::query(sql).execute(c).await.map(drop)).expect("raw statement");
+        rocket_db_pools::Pool::close(&db).await;
+    }
+}
+
+/// Status and JSON body (`null` when empty).
+pub async fn read(response: LocalResponse<'_>) -> (Status, Value) {
+    let status = response.status();
+    let text = response.into_string().await.unwrap_or_default();
+    let body = if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or(Value::String(text))
+    };
+    (status, body)
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        match &self.cleanup {
+            Cleanup::Folder(dir) => {
+                let _ = std::fs::remove_dir_all(dir);
+            }
+            Cleanup::Database(name) => {
+                let name = name.clone();
+                // Drop runs outside async; a short-lived runtime does the cleanup.
+                let _ = std::thread::spawn(move || {
+                    let runtime = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build();
+                    if let Ok(runtime) = runtime {
+                        runtime.block_on(async {
+                            if let Ok(mut admin) =
+                                sqlx::PgConnection::connect(&pg_admin_url()).await
+                            {
+                                let drop = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+                                let _ = sqlx::query(&drop).execute(&mut admin).await;
+                            }
+                        });
+                    }
+                })
+                .join();
+            }
+        }
+    }
+}
+
+/// Runs each named test on SQLite and on PostgreSQL: `fn name(backend: Backend)`
+/// becomes `sqlite::name` and `postgres::name`.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($test:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $test() {
+                    super::$test($crate::helpers::Backend::Sqlite).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $test() {
+                    super::$test($crate::helpers::Backend::Postgres).await;
+                }
+            )*
+        }
+    };
+}
+
+/// `let app = app!(backend);` — returns from the test when PostgreSQL is
+/// unavailable outside CI.
+#[macro_export]
+macro_rules! app {
+    ($backend:expr) => {
+        match $crate::helpers::TestApp::spawn($backend).await {
+            Some(app) => app,
+            None => return,
+        }
+    };
+    ($backend:expr, $configure:expr) => {
+        match $crate::helpers::TestApp::spawn_with($backend, $configure).await {
+            Some(app) => app,
+            None => return,
+        }
+    };
+}

@@ -1,0 +1,6 @@
+//! Black-box tests of the JSON API over HTTP semantics (Rocket's local
+//! client), each on a fresh SQLite file and a fresh PostgreSQL database.
+
+mod helpers;
+
+mod auth;
