@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# The whole test suite: lints, unit and integration tests on SQLite and
+# PostgreSQL, then the Postman collection with newman against live release
+# servers on both backends, then the login timing measurement.
+# Installs what it needs; run as root on Debian: `bash tests/run.sh`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+export CARGO_TERM_COLOR=never
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "Prerequisites"
+if ! command -v pg_isready >/dev/null || ! command -v psql >/dev/null; then
+  apt-get update -qq && apt-get install -y -qq postgresql-client >/dev/null
+fi
+if ! pg_isready -q -h 127.0.0.1 -p 5432; then
+  echo "PostgreSQL is down; starting the local cluster"
+  pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -n1)" main start || true
+  for _ in $(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done
+fi
+pg_isready -h 127.0.0.1 -p 5432 || { echo "PostgreSQL is required for the tests" >&2; exit 1; }
+if ! command -v newman >/dev/null; then
+  command -v npm >/dev/null || { apt-get update -qq && apt-get install -y -qq nodejs npm >/dev/null; }
+  npm install -g --silent newman >/dev/null
+fi
+rustup component add rustfmt clippy >/dev/null 2>&1 || true
+
+step "Format and lints"
+cargo fmt --all -- --check
+cargo clippy --all-targets --quiet -- -D warnings
+
+step "Unit and integration tests (SQLite and PostgreSQL)"
+CI="${CI:-}" cargo test --quiet 2>&1 | tee /tmp/leads-cargo-test.log
+grep -q "test result: ok" /tmp/leads-cargo-test.log
+
+step "Release build"
+cargo build --release --quiet
+BIN="$ROOT/target/release/leads"
+
+WORK=$(mktemp -d)
+SERVER_PID=""
+PG_DB=""
+cleanup() {
+  [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null || true
+  [ -n "$PG_DB" ] && psql -q -h 127.0.0.1 -U postgres -c "DROP DATABASE IF EXISTS $PG_DB WITH (FORCE)" >/dev/null 2>&1 || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+# start_server NAME DATABASE_URL PORT: a release server in its own folder.
+start_server() {
+  local dir="$WORK/$1"
+  mkdir -p "$dir"
+  (cd "$dir" && ROCKET_PORT="$3" ROCKET_DATABASES="{leads={url=\"$2\"}}" \
+    ROCKET_CONFIG="$ROOT/Rocket.toml" exec "$BIN" serve >"$dir/server.log" 2>&1) &
+  SERVER_PID=$!
+  for _ in $(seq 1 100); do
+    curl -fs "http://127.0.0.1:$3/healthz" >/dev/null 2>&1 && return 0
+    sleep 0.1
+  done
+  echo "server did not start:" >&2; cat "$dir/server.log" >&2; return 1
+}
+stop_server() { kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=""; }
+
+step "Postman collection with newman, SQLite"
+start_server sqlite "sqlite://$WORK/sqlite/leads.db" 18081
+bash tests/postman/run-newman.sh http://127.0.0.1:18081
+stop_server
+
+step "Postman collection with newman, PostgreSQL"
+PG_DB="leads_newman_$$"
+psql -q -h 127.0.0.1 -U postgres -c "CREATE DATABASE $PG_DB" >/dev/null
+start_server postgres "postgres://postgres@127.0.0.1:5432/$PG_DB" 18082
+bash tests/postman/run-newman.sh http://127.0.0.1:18082
+stop_server
+
+step "Login timing measurement (SQLite, release build)"
+start_server timing "sqlite://$WORK/timing/leads.db" 18083
+python3 tests/perf/login_timing.py http://127.0.0.1:18083
+stop_server
+
+step "All test stages passed"
