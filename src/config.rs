@@ -63,7 +63,7 @@ impl Settings {
     }
 
     pub fn token_limit(&self) -> Option<i64> {
-        (self.token_limit_per_user > 0).then(|| self.token_limit_per_user as i64)
+        (self.token_limit_per_user > 0).then_some(self.token_limit_per_user as i64)
     }
 }
 

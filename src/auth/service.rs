@@ -49,7 +49,14 @@ pub fn client_label(given: Option<&str>, user_agent: Option<&str>) -> String {
         .filter(|s| !s.trim().is_empty())
         .or(user_agent)
         .unwrap_or("");
-    label.trim().chars().take(MAX_CLIENT_LENGTH).collect()
+    // Without control characters: PostgreSQL refuses NUL in text, and the
+    // others are only noise in a listing.
+    label
+        .trim()
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(MAX_CLIENT_LENGTH)
+        .collect()
 }
 
 pub async fn register(
@@ -303,6 +310,10 @@ pub async fn revoke_all(db: &DbPool, user_id: i64) -> Result<u64, Error> {
 
 /// Revokes the caller's token(s) with this key; 404 when there is none.
 pub async fn revoke_by_key(db: &DbPool, user_id: i64, token_key: &str) -> Result<(), Error> {
+    // No key holds NUL, which PostgreSQL refuses in text even to compare.
+    if token_key.contains('\0') {
+        return Err(Error::NotFound);
+    }
     let removed = on_db!(db, |c| {
         sqlx::query("DELETE FROM auth_tokens WHERE user_id = $1 AND token_key = $2")
             .bind(user_id)

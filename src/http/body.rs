@@ -7,7 +7,7 @@
 
 use rocket::data::{self, ByteUnit, Data, FromData, Limits};
 use rocket::form::{self, DataField, Form, FromForm, ValueField};
-use rocket::http::{RawStr, Status};
+use rocket::http::RawStr;
 use rocket::request::Request;
 
 use crate::error::Error;
@@ -18,7 +18,7 @@ pub struct Body(Result<Encoded, Error>);
 enum Encoded {
     Empty,
     Json(Vec<u8>),
-    UrlEncoded(Vec<u8>),
+    Form(Vec<u8>),
     Multipart(Vec<(String, String)>),
 }
 
@@ -32,7 +32,7 @@ impl Body {
                     .map_err(|e| Error::BadRequest(format!("JSON parse error - {e}")))?;
                 Input::from_json(value)
             }
-            Encoded::UrlEncoded(bytes) => {
+            Encoded::Form(bytes) => {
                 let text = String::from_utf8_lossy(&bytes);
                 Ok(Input::from_pairs(Form::values(&text).map(|field| {
                     let name = RawStr::new(field.name.source().as_str()).url_decode_lossy();
@@ -54,11 +54,14 @@ impl<'r> FromData<'r> for Body {
     }
 }
 
-async fn read<'r>(req: &'r Request<'_>, data: Data<'r>) -> Result<Encoded, Error> {
-    // Like DRF: no declared type means no data, whatever was sent.
+async fn read<'r>(req: &'r Request<'_>, mut data: Data<'r>) -> Result<Encoded, Error> {
+    // Like DRF: no declared type, or an empty body of any type, means no data.
     let Some(content_type) = req.content_type() else {
         return Ok(Encoded::Empty);
     };
+    if data.peek(1).await.is_empty() {
+        return Ok(Encoded::Empty);
+    }
     let limits = req.limits();
     if content_type.is_json() {
         read_capped(data, limits.get("json").unwrap_or(Limits::JSON))
@@ -67,25 +70,21 @@ async fn read<'r>(req: &'r Request<'_>, data: Data<'r>) -> Result<Encoded, Error
     } else if content_type.is_form() {
         read_capped(data, limits.get("form").unwrap_or(Limits::FORM))
             .await
-            .map(Encoded::UrlEncoded)
+            .map(Encoded::Form)
     } else if content_type.is_form_data() {
         match Form::<FormFields>::from_data(req, data).await {
             data::Outcome::Success(form) => Ok(Encoded::Multipart(form.into_inner().0)),
-            data::Outcome::Error((Status::PayloadTooLarge, _)) => Err(Error::PayloadTooLarge),
+            data::Outcome::Error((_, errors)) if errors.iter().any(over_limit) => {
+                Err(Error::PayloadTooLarge)
+            }
             _ => Err(Error::BadRequest(
                 "Multipart form parse error - Invalid form data.".into(),
             )),
         }
     } else {
-        // An empty body of any type is no data; a non-empty one we cannot read.
-        let mut data = data;
-        if data.peek(1).await.is_empty() {
-            Ok(Encoded::Empty)
-        } else {
-            Err(Error::UnsupportedMediaType(
-                content_type.media_type().to_string(),
-            ))
-        }
+        // DRF names the type exactly as sent, parameters included.
+        let sent = req.headers().get_one("Content-Type").unwrap_or_default();
+        Err(Error::UnsupportedMediaType(sent.to_owned()))
     }
 }
 
@@ -102,24 +101,46 @@ async fn read_capped(data: Data<'_>, limit: ByteUnit) -> Result<Vec<u8>, Error> 
     }
 }
 
+/// Whether a form error is the body's size limit. Rocket answers 413 to a
+/// truncated multipart body as well, so its status cannot tell.
+fn over_limit(error: &form::Error<'_>) -> bool {
+    matches!(
+        error.kind,
+        form::error::ErrorKind::InvalidLength {
+            min: None,
+            max: Some(_)
+        }
+    )
+}
+
 /// A multipart form's text fields as name/value pairs; file parts are ignored.
 struct FormFields(Vec<(String, String)>);
 
 #[rocket::async_trait]
 impl<'r> FromForm<'r> for FormFields {
-    type Context = Vec<(String, String)>;
+    /// The fields so far and any parse error (an oversized or truncated
+    /// body), which the default `push_error` would silently drop.
+    type Context = (Vec<(String, String)>, form::Errors<'r>);
 
     fn init(_: form::Options) -> Self::Context {
-        Vec::new()
+        (Vec::new(), form::Errors::new())
     }
 
-    fn push_value(fields: &mut Self::Context, field: ValueField<'r>) {
+    fn push_value((fields, _): &mut Self::Context, field: ValueField<'r>) {
         fields.push((field.name.source().to_string(), field.value.to_owned()));
     }
 
     async fn push_data(_: &mut Self::Context, _: DataField<'r, '_>) {}
 
-    fn finalize(fields: Self::Context) -> form::Result<'r, Self> {
-        Ok(FormFields(fields))
+    fn push_error((_, errors): &mut Self::Context, error: form::Error<'r>) {
+        errors.push(error);
+    }
+
+    fn finalize((fields, errors): Self::Context) -> form::Result<'r, Self> {
+        if errors.is_empty() {
+            Ok(FormFields(fields))
+        } else {
+            Err(errors)
+        }
     }
 }

@@ -9,8 +9,8 @@ pub struct RequestUrl {
 }
 
 impl RequestUrl {
-    /// This URL with each key set to its value, or removed when `None`;
-    /// other parameters are kept in their order (DRF's `replace_query_param`).
+    /// This URL with each key set to its value, or removed when `None`, and
+    /// the parameters sorted by name, as DRF's `replace_query_param` does.
     pub fn with_params(&self, changes: &[(&str, Option<String>)]) -> String {
         let mut pairs: Vec<(&str, &str)> = self
             .query
@@ -23,6 +23,7 @@ impl RequestUrl {
                 pairs.push((key, value));
             }
         }
+        pairs.sort_by_key(|(key, _)| *key);
         if pairs.is_empty() {
             return self.base.clone();
         }

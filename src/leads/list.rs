@@ -74,17 +74,23 @@ pub struct ListQuery {
     pub paging: Paging,
 }
 
+/// Distinct search terms that count; later ones are ignored, as search
+/// engines do: each adds a condition, and SQLite refuses a query nested more
+/// than 1000 deep, which a long query string would otherwise reach (a 500).
+pub const MAX_SEARCH_TERMS: usize = 32;
+
 impl ListQuery {
     pub fn parse(params: &ListParams, page_size: u64) -> Result<Self, Error> {
-        let terms = params
-            .search
-            .as_deref()
-            .unwrap_or("")
-            .replace('\0', "")
-            .split(|c: char| c.is_whitespace() || c == ',')
-            .filter(|term| !term.is_empty())
-            .map(str::to_owned)
-            .collect();
+        let mut terms: Vec<String> = Vec::new();
+        let search = params.search.as_deref().unwrap_or("").replace('\0', "");
+        for term in search.split(|c: char| c.is_whitespace() || c == ',') {
+            if terms.len() == MAX_SEARCH_TERMS {
+                break;
+            }
+            if !term.is_empty() && !terms.iter().any(|t| t == term) {
+                terms.push(term.to_owned());
+            }
+        }
 
         let mut order: Vec<(Column, bool)> = Vec::new();
         for field in params.ordering.as_deref().unwrap_or("").split(',') {
@@ -133,6 +139,12 @@ impl ListQuery {
     /// Appends this query's search conditions (`AND ...`) to `sql`.
     pub fn push_search(&self, sql: &mut Sql) {
         for term in &self.terms {
+            // No field is longer than a message, so such a term matches
+            // nothing (and SQLite refuses LIKE patterns over 50,000 bytes).
+            if term.chars().count() > super::model::MESSAGE_MAX {
+                sql.push(" AND 1 = 0");
+                continue;
+            }
             sql.push(" AND (lower(name) LIKE lower(");
             let pattern = sql.bind(Bind::Text(contains_pattern(term)));
             sql.push(&format!(

@@ -25,7 +25,7 @@ pub const EMAIL_TAKEN: &str = "lead with this email already exists.";
 
 const NAME_MAX: usize = 100;
 const EMAIL_MAX: usize = 100;
-const MESSAGE_MAX: usize = 500;
+pub(super) const MESSAGE_MAX: usize = 500;
 
 fn name(text: String) -> Result<String, String> {
     validation::within(&text, NAME_MAX).map(|()| text)

@@ -16,6 +16,7 @@ pub const BLANK: &str = "This field may not be blank.";
 pub const NULL: &str = "This field may not be null.";
 pub const NOT_A_STRING: &str = "Not a valid string.";
 pub const INVALID_EMAIL: &str = "Enter a valid email address.";
+pub const NULL_CHARACTERS: &str = "Null characters are not allowed.";
 
 pub fn too_long(max: usize) -> String {
     format!("Ensure this field has no more than {max} characters.")
@@ -121,8 +122,15 @@ impl<'a> Validator<'a> {
         if blank {
             return self.fail(field, BLANK);
         }
+        // DRF's CharField refuses NUL (PostgreSQL cannot store it in text);
+        // the field's own check still runs, so both are reported.
+        let has_nul = text.contains('\0');
+        if has_nul {
+            self.errors.add(field, NULL_CHARACTERS);
+        }
         match parse(text) {
-            Ok(value) => Some(value),
+            Ok(value) if !has_nul => Some(value),
+            Ok(_) => None,
             Err(message) => self.fail(field, message),
         }
     }

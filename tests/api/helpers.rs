@@ -161,6 +161,25 @@ impl TestApp {
             .await
     }
 
+    /// Sends a request exactly as given (these headers, these bytes), for
+    /// what [`TestApp::request`] does not cover; the reply keeps the headers.
+    pub async fn send(
+        &self,
+        method: rocket::http::Method,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<&[u8]>,
+    ) -> Reply {
+        let mut request = self.client.req(method, path.to_owned());
+        for (name, value) in headers {
+            request.add_header(Header::new(name.to_string(), value.to_string()));
+        }
+        if let Some(body) = body {
+            request.set_body(body);
+        }
+        read_reply(request.dispatch().await).await
+    }
+
     /// Registers `username` with [`PASSWORD`]; returns (token, user id).
     pub async fn register(&self, username: &str) -> (String, i64) {
         let (status, body) = self
@@ -229,6 +248,17 @@ impl TestApp {
     }
 }
 
+/// Microseconds in a second, the unit of every stored timestamp.
+pub const SECOND: i64 = 1_000_000;
+
+/// Now, in unix microseconds: the unit of the timestamp columns.
+pub fn now_micros() -> i64 {
+    let since_epoch = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("a clock after 1970");
+    i64::try_from(since_epoch.as_micros()).expect("a clock before year 292277")
+}
+
 /// Status and JSON body (`null` when empty).
 pub async fn read(response: LocalResponse<'_>) -> (Status, Value) {
     let status = response.status();
@@ -239,6 +269,43 @@ pub async fn read(response: LocalResponse<'_>) -> (Status, Value) {
         serde_json::from_str(&text).unwrap_or(Value::String(text))
     };
     (status, body)
+}
+
+/// A response with its headers (see [`TestApp::send`]).
+pub struct Reply {
+    pub status: Status,
+    pub headers: Vec<(String, String)>,
+    /// JSON, `Value::String` when the body is not JSON, `null` when empty.
+    pub body: Value,
+}
+
+impl Reply {
+    /// The first value of header `name` (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+async fn read_reply(response: LocalResponse<'_>) -> Reply {
+    let headers = response
+        .headers()
+        .iter()
+        .map(|h| (h.name().to_string(), h.value().to_string()))
+        .collect();
+    let (status, body) = read(response).await;
+    Reply {
+        status,
+        headers,
+        body,
+    }
+}
+
+/// `Authorization: Token <token>`, for requests built on `app.client` directly.
+pub fn token_header(token: &str) -> Header<'static> {
+    Header::new("Authorization", format!("Token {token}"))
 }
 
 impl Drop for TestApp {

@@ -4,3 +4,8 @@
 mod helpers;
 
 mod auth;
+mod concurrency;
+mod errors;
+mod leads;
+mod storage;
+mod tokens;
