@@ -38,7 +38,8 @@ pub fn build(figment: Figment) -> Rocket<Build> {
             match Settings::from_figment(rocket.figment()) {
                 Ok(settings) => {
                     let key = csrf_key(rocket.figment());
-                    Ok(rocket.manage(settings).manage(key))
+                    let shield = http::headers::shield(settings.secure_cookies);
+                    Ok(rocket.manage(settings).manage(key).attach(shield))
                 }
                 Err(e) => {
                     rocket::error!("invalid configuration: {e}");
@@ -49,7 +50,8 @@ pub fn build(figment: Figment) -> Rocket<Build> {
         .attach(Db::init())
         .attach(Migrations::fairing())
         .attach(http::slash::fairing())
-        .attach(auth::csrf::CaptureFormField);
+        .attach(auth::csrf::CaptureFormField)
+        .attach(http::headers::ContentSecurityPolicy);
     pages::mount(rocket)
         .mount("/api", auth::api::routes())
         .mount("/api", leads::api::routes())

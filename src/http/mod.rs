@@ -3,6 +3,7 @@
 
 pub mod body;
 pub mod catchers;
+pub mod headers;
 pub mod methods;
 pub mod slash;
 pub mod url;

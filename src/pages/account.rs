@@ -27,11 +27,11 @@ fn session_row(token: &TokenInfo) -> Value {
         "token_key": token.token_key,
         "client": token.client,
         "current": token.current,
-        "created": token.created,
+        "created": token.created.html(),
         "created_display": token.created.short(),
-        "last_used": token.last_used,
+        "last_used": token.last_used.html(),
         "last_used_display": token.last_used.short(),
-        "expiry": token.expiry,
+        "expiry": token.expiry.map(|e| e.html()),
         "expiry_display": token.expiry.map(|e| e.short()),
     })
 }

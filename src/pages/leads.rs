@@ -44,7 +44,7 @@ fn row(lead: &Lead) -> Value {
         "name": lead.name,
         "email": lead.email,
         "message": lead.message,
-        "created_at": lead.created_at,
+        "created_at": lead.created_at.html(),
         "created_display": lead.created_at.short(),
     })
 }

@@ -1,8 +1,7 @@
 // Shared set-up for the browser tests: Debian's Chromium driven by
 // playwright-core (a test tool's own browser download does not work here).
 import { chromium } from 'playwright-core';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 export const BASE_URL = process.env.BASE_URL ?? 'http://127.0.0.1:8080';
@@ -15,11 +14,11 @@ mkdirSync(HTML, { recursive: true });
 export async function launch() {
   const browser = await chromium.launch({
     executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+    // Playwright runs it headless in a fresh temporary profile of its own.
     args: [
-      '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic',
+      '--no-sandbox', '--disable-gpu', '--disable-quic',
       '--disable-background-networking', '--disable-component-update',
       '--disable-sync', '--no-first-run',
-      `--user-data-dir=${mkdtempSync(join(tmpdir(), 'leads-chromium-'))}`,
     ],
   });
   return browser;

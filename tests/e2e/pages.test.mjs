@@ -104,7 +104,7 @@ test('a salesperson manages leads and sessions in the browser', async () => {
   await page.fill('#id_email', 'not-an-email');
   await page.fill('#id_name', 'Zoe Zimmermann');
   await page.click('main button[type=submit]');
-  assert.equal(await page.textContent('#id_email_errors'), 'Enter a valid email address.');
+  assert.equal((await page.textContent('#id_email_errors')).trim(), 'Enter a valid email address.');
   assert.equal(await page.getAttribute('#id_email', 'aria-describedby'), 'id_email_errors');
   assert.equal(await page.inputValue('#id_name'), 'Zoe Zimmermann', 'the input is kept');
   await capture(page, 'lead-edit-error');
@@ -162,7 +162,7 @@ test('a salesperson manages leads and sessions in the browser', async () => {
   // Error pages in the app's style.
   const missing = await page.goto(`${BASE_URL}/leads/999999999/edit`);
   assert.equal(missing.status(), 404);
-  assert.equal(await page.textContent('h1'), 'Page not found');
+  assert.equal((await page.textContent('h1')).trim(), 'Page not found');
   await capture(page, 'not-found');
   await context.close();
 });
