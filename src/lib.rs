@@ -34,6 +34,7 @@ pub fn rocket() -> Rocket<Build> {
 /// The application over an explicit configuration.
 pub fn build(figment: Figment) -> Rocket<Build> {
     let rocket = rocket::custom(figment)
+        .attach(http::timing::ServerTiming)
         .attach(AdHoc::try_on_ignite("Settings", |rocket| async {
             match Settings::from_figment(rocket.figment()) {
                 Ok(settings) => {

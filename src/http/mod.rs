@@ -6,6 +6,7 @@ pub mod catchers;
 pub mod headers;
 pub mod methods;
 pub mod slash;
+pub mod timing;
 pub mod url;
 
 pub use body::Body;
