@@ -59,7 +59,8 @@ fn serve() -> i32 {
     match rocket::execute(crate::build(figment).launch()) {
         Ok(_) => 0,
         Err(e) => {
-            drop(e); // Rocket reports launch errors itself when dropped.
+            // Prints the reason and marks the error handled (unhandled, it panics on drop).
+            let _ = e.pretty_print();
             1
         }
     }

@@ -22,6 +22,12 @@ pub struct Settings {
     pub token_limit_per_user: u64,
     /// Page size of the API's `?page=` pagination.
     pub page_size: u64,
+    /// Mark cookies Secure (and name them `__Host-…`); unset means "in the
+    /// release profile".
+    pub cookie_secure: Option<bool>,
+    /// `cookie_secure` resolved against the profile.
+    #[serde(skip)]
+    pub secure_cookies: bool,
 }
 
 pub const MAX_TOKEN_PREFIX_LEN: usize = 10;
@@ -36,13 +42,18 @@ impl Default for Settings {
             token_max_ttl: 0,
             token_limit_per_user: 0,
             page_size: 25,
+            cookie_secure: None,
+            secure_cookies: false,
         }
     }
 }
 
 impl Settings {
     pub fn from_figment(figment: &Figment) -> Result<Self, String> {
-        let settings: Settings = figment.extract().map_err(|e| e.to_string())?;
+        let mut settings: Settings = figment.extract().map_err(|e| e.to_string())?;
+        settings.secure_cookies = settings
+            .cookie_secure
+            .unwrap_or(figment.profile() == rocket::Config::RELEASE_PROFILE);
         if settings.token_prefix.chars().count() > MAX_TOKEN_PREFIX_LEN {
             return Err(format!(
                 "token_prefix may have at most {MAX_TOKEN_PREFIX_LEN} characters"

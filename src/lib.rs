@@ -11,6 +11,7 @@ pub mod error;
 pub mod health;
 pub mod http;
 pub mod leads;
+pub mod pages;
 pub mod timestamp;
 pub mod users;
 pub mod validation;
@@ -20,6 +21,7 @@ use rocket::figment::Figment;
 use rocket::{Build, Rocket};
 use rocket_db_pools::Database;
 
+use crate::auth::csrf::CsrfKey;
 use crate::config::Settings;
 use crate::db::{Db, Migrations};
 
@@ -31,10 +33,15 @@ pub fn rocket() -> Rocket<Build> {
 
 /// The application over an explicit configuration.
 pub fn build(figment: Figment) -> Rocket<Build> {
-    rocket::custom(figment)
+    let rocket = rocket::custom(figment)
+        .attach(http::timing::ServerTiming)
         .attach(AdHoc::try_on_ignite("Settings", |rocket| async {
             match Settings::from_figment(rocket.figment()) {
-                Ok(settings) => Ok(rocket.manage(settings)),
+                Ok(settings) => {
+                    let key = csrf_key(rocket.figment());
+                    let shield = http::headers::shield(settings.secure_cookies);
+                    Ok(rocket.manage(settings).manage(key).attach(shield))
+                }
                 Err(e) => {
                     rocket::error!("invalid configuration: {e}");
                     Err(rocket)
@@ -44,8 +51,20 @@ pub fn build(figment: Figment) -> Rocket<Build> {
         .attach(Db::init())
         .attach(Migrations::fairing())
         .attach(http::slash::fairing())
+        .attach(auth::csrf::CaptureFormField)
+        .attach(http::headers::ContentSecurityPolicy);
+    pages::mount(rocket)
         .mount("/api", auth::api::routes())
         .mount("/api", leads::api::routes())
         .mount("/", health::routes())
         .register("/api", http::catchers::json())
+}
+
+/// The CSRF key, derived from the configured secret key; without one (a
+/// debug run with no key) tokens last only as long as the process.
+fn csrf_key(figment: &Figment) -> CsrfKey {
+    match figment.extract_inner::<String>("secret_key") {
+        Ok(secret) => CsrfKey::derive(&secret),
+        Err(_) => CsrfKey::derive(&auth::token::random_hex(32)),
+    }
 }

@@ -35,6 +35,21 @@ impl Timestamp {
         (self.0 - earlier.0) / 1_000_000
     }
 
+    /// For HTML's `<time datetime>`, which allows at most millisecond precision.
+    pub fn html(self) -> String {
+        const HTML: &[BorrowedFormatItem<'static>] = format_description!(
+            "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
+        );
+        self.to_datetime().format(HTML).unwrap_or_default()
+    }
+
+    /// A compact human form for pages: `2026-11-29 11:03 UTC`.
+    pub fn short(self) -> String {
+        const SHORT: &[BorrowedFormatItem<'static>] =
+            format_description!("[year]-[month]-[day] [hour]:[minute] UTC");
+        self.to_datetime().format(SHORT).unwrap_or_default()
+    }
+
     pub fn to_datetime(self) -> OffsetDateTime {
         OffsetDateTime::from_unix_timestamp_nanos(i128::from(self.0) * 1_000)
             .unwrap_or(OffsetDateTime::UNIX_EPOCH)

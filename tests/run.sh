@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite: lints, unit and integration tests on SQLite and
 # PostgreSQL, then the Postman collection with newman against live release
-# servers on both backends, then the login timing measurement.
+# servers on both backends, the browser journey in headless Chromium with
+# HTML validation of every page it saw, then the timing measurements.
 # Installs what it needs; run as root on Debian: `bash tests/run.sh`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,6 +21,14 @@ if ! pg_isready -q -h 127.0.0.1 -p 5432; then
   for _ in $(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done
 fi
 pg_isready -h 127.0.0.1 -p 5432 || { echo "PostgreSQL is required for the tests" >&2; exit 1; }
+need_apt=()
+[ -x /usr/bin/chromium ] || need_apt+=(chromium chromium-driver)
+command -v java >/dev/null || need_apt+=(default-jre-headless)
+command -v node >/dev/null || need_apt+=(nodejs npm)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+(cd tests/e2e && npm install --silent --no-audit --no-fund --no-package-lock)
 if ! command -v newman >/dev/null; then
   command -v npm >/dev/null || { apt-get update -qq && apt-get install -y -qq nodejs npm >/dev/null; }
   npm install -g --silent newman >/dev/null
@@ -75,9 +84,22 @@ start_server postgres "postgres://postgres@127.0.0.1:5432/$PG_DB" 18082
 bash tests/postman/run-newman.sh http://127.0.0.1:18082
 stop_server
 
-step "Login timing measurement (SQLite, release build)"
-start_server timing "sqlite://$WORK/timing/leads.db" 18083
-python3 tests/perf/login_timing.py http://127.0.0.1:18083
+step "Browser journey in headless Chromium (release build, SQLite)"
+rm -rf tests/artifacts
+start_server browser "sqlite://$WORK/browser/leads.db" 18083
+(cd tests/e2e && BASE_URL=http://127.0.0.1:18083 node --test --test-concurrency=1 2>&1) | tee "$WORK/e2e.log"
+grep -q "^# fail 0" "$WORK/e2e.log"
+echo "Screenshots: tests/artifacts/screenshots/"
+
+step "HTML5 validation of every page the journey saw"
+java -jar tests/e2e/node_modules/vnu-jar/build/dist/vnu.jar --errors-only --format text tests/artifacts/html/
+echo "$(ls tests/artifacts/html | wc -l) pages valid"
+stop_server
+
+step "Timing measurements (release build, SQLite)"
+start_server timing "sqlite://$WORK/timing/leads.db" 18084
+python3 tests/perf/login_timing.py http://127.0.0.1:18084
+python3 tests/perf/page_timing.py http://127.0.0.1:18084
 stop_server
 
 step "All test stages passed"

@@ -1,4 +1,4 @@
-//! The one request guard that authenticates every route.
+//! The one request guard that authenticates every route, API and pages alike.
 
 use rocket::http::Status;
 use rocket::request::{FromRequest, Outcome, Request};
@@ -8,14 +8,17 @@ use crate::db::Db;
 use crate::error::Error;
 use crate::users::User;
 
-use super::failure;
+use super::csrf::{self, CsrfKey};
 use super::header::token_from_authorization;
 use super::service::{self, Authenticated, Refusal};
+use super::{cookie, failure};
 
 /// An authenticated request: the user and the token they presented.
 ///
-/// Fails with 401 (the JSON catcher renders the reason kept in the request's
-/// cache) when no credentials or bad ones were sent.
+/// The token comes from the `Authorization` header or, failing that, from
+/// the session cookie the pages set at login; a cookie-authenticated unsafe
+/// request must also pass the CSRF check. Fails with 401 or 403; the
+/// catchers render the reason kept in the request's cache.
 #[derive(Clone, Debug)]
 pub struct Auth {
     pub user: User,
@@ -33,43 +36,66 @@ impl From<&Authenticated> for Auth {
 }
 
 /// For public endpoints (register, login): anonymous is fine, but a bad
-/// token is still a 401, as DRF authenticates before it checks permissions.
+/// header token is still a 401, as DRF authenticates before it checks
+/// permissions.
 pub struct MaybeAuth(pub Option<Auth>);
 
 /// What authenticating this request concluded; computed once per request
-/// and kept in its local cache for later guards and the 401 catcher.
+/// and kept in its local cache for later guards and the catchers.
 pub type Conclusion = Result<Option<Authenticated>, Refusal>;
 
 async fn conclude(req: &Request<'_>) -> Conclusion {
-    let header = req.headers().get_one("Authorization");
-    let Some(token) = token_from_authorization(header).map_err(Refusal::Unauthorized)? else {
-        return Ok(None);
-    };
-    let (Some(db), Some(settings)) = (req.rocket().state::<Db>(), req.rocket().state::<Settings>())
-    else {
+    let rocket = req.rocket();
+    let (Some(db), Some(settings), Some(key)) = (
+        rocket.state::<Db>(),
+        rocket.state::<Settings>(),
+        rocket.state::<CsrfKey>(),
+    ) else {
         return Err(Refusal::Internal);
     };
-    service::authenticate(db, settings, token).await.map(Some)
+    let header = req.headers().get_one("Authorization");
+    if let Some(token) = token_from_authorization(header).map_err(Refusal::Unauthorized)? {
+        return service::authenticate(db, settings, token).await.map(Some);
+    }
+    let Some(token) = cookie::session_token(req, settings) else {
+        return Ok(None);
+    };
+    match service::authenticate(db, settings, token).await {
+        Ok(found) => {
+            csrf::check(req, &key.for_session(&found.digest)).map_err(Refusal::Forbidden)?;
+            Ok(Some(found))
+        }
+        // A stale cookie (logged out elsewhere, expired) is no session at all.
+        Err(Refusal::Unauthorized(_)) => Ok(None),
+        Err(refusal) => Err(refusal),
+    }
 }
 
 pub async fn conclusion<'r>(req: &'r Request<'_>) -> &'r Conclusion {
     req.local_cache_async(conclude(req)).await
 }
 
-/// The reason to render in a 401 for this request.
-pub fn unauthorized_detail(req: &Request<'_>) -> &'static str {
+/// Why this request was refused, for the 401 and 403 catchers.
+pub fn refusal(req: &Request<'_>) -> Error {
     match req.local_cache(|| -> Conclusion { Ok(None) }) {
-        Err(Refusal::Unauthorized(detail)) => detail,
-        _ => failure::NOT_PROVIDED,
+        Err(refusal) => refusal.clone().into(),
+        Ok(_) => Error::Unauthorized(failure::NOT_PROVIDED),
+    }
+}
+
+impl From<Refusal> for Error {
+    fn from(refusal: Refusal) -> Self {
+        match refusal {
+            Refusal::Unauthorized(detail) => Error::Unauthorized(detail),
+            Refusal::Forbidden(detail) => Error::Forbidden(detail),
+            Refusal::Unavailable => Error::Unavailable,
+            Refusal::Internal => Error::Internal,
+        }
     }
 }
 
 fn refused<T>(refusal: &Refusal) -> Outcome<T, Error> {
-    let error = match refusal {
-        Refusal::Unauthorized(detail) => Error::Unauthorized(detail),
-        Refusal::Unavailable => Error::Unavailable,
-        Refusal::Internal => Error::Internal,
-    };
+    let error = Error::from(refusal.clone());
     Outcome::Error((error.status(), error))
 }
 

@@ -2,6 +2,8 @@
 //! `/api/auth/*` endpoints.
 
 pub mod api;
+pub mod cookie;
+pub mod csrf;
 pub mod failure;
 pub mod guard;
 pub mod header;

@@ -192,6 +192,8 @@ struct Candidate {
 pub enum Refusal {
     /// 401 with this detail.
     Unauthorized(&'static str),
+    /// 403 with this detail (a cookie-authenticated request failed CSRF).
+    Forbidden(String),
     /// The database failed; 503 or 500.
     Unavailable,
     Internal,
@@ -362,4 +364,62 @@ pub async fn purge_expired(db: &DbPool) -> Result<u64, Error> {
             .map(|r| r.rows_affected())
     })?;
     Ok(removed)
+}
+
+/// Revokes every token of the user but the one in use ("sign out everywhere else").
+pub async fn revoke_others(db: &DbPool, user_id: i64, keep_digest: &str) -> Result<u64, Error> {
+    let removed = on_db!(db, |c| {
+        sqlx::query("DELETE FROM auth_tokens WHERE user_id = $1 AND digest <> $2")
+            .bind(user_id)
+            .bind(keep_digest)
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected())
+    })?;
+    Ok(removed)
+}
+
+pub const WRONG_OLD_PASSWORD: &str =
+    "Your old password was entered incorrectly. Please enter it again.";
+
+/// Django's password change: `{old_password, new_password}`; the old one
+/// must match, the new one pass the validators. Every other token of the
+/// user is revoked with it, in one transaction.
+pub async fn change_password(
+    db: &DbPool,
+    user: &User,
+    keep_digest: &str,
+    input: &Input,
+) -> Result<(), Error> {
+    let mut form = Validator::new(input);
+    let old = form.required("old_password", Text::Exact, Ok);
+    let new = form.required("new_password", Text::Exact, Ok);
+    if let Some(new) = &new {
+        for problem in password::problems(new, &user.username, &user.email) {
+            form.errors_mut().add("new_password", problem);
+        }
+    }
+    if let Some(old) = old {
+        let stored = users::credentials(db, &user.username)
+            .await?
+            .map(|found| found.password);
+        if old.len() > password::MAX_BYTES || !hashing::verify(old, stored).await? {
+            form.errors_mut().add("old_password", WRONG_OLD_PASSWORD);
+        }
+    }
+    form.into_errors().into_result()?;
+    let new_hash = hashing::hash(new.ok_or(Error::Internal)?).await?;
+
+    let mut tx = db.begin_write().await?;
+    users::set_password(&mut tx, user.id, &new_hash).await?;
+    on_db!(tx, |c| {
+        sqlx::query("DELETE FROM auth_tokens WHERE user_id = $1 AND digest <> $2")
+            .bind(user.id)
+            .bind(keep_digest)
+            .execute(c)
+            .await
+            .map(drop)
+    })?;
+    tx.commit().await?;
+    Ok(())
 }

@@ -4,12 +4,17 @@ use rocket::http::Status;
 use rocket::request::Request;
 use rocket::{catch, catchers, Catcher};
 
-use crate::auth::guard::unauthorized_detail;
+use crate::auth::guard::refusal;
 use crate::error::Error;
 
 #[catch(401)]
 fn unauthorized(req: &Request<'_>) -> Error {
-    Error::Unauthorized(unauthorized_detail(req))
+    refusal(req)
+}
+
+#[catch(403)]
+fn forbidden(req: &Request<'_>) -> Error {
+    refusal(req)
 }
 
 #[catch(404)]
@@ -40,5 +45,12 @@ fn any(status: Status, _: &Request<'_>) -> (Status, rocket::serde::json::Json<se
 }
 
 pub fn json() -> Vec<Catcher> {
-    catchers![unauthorized, not_found, payload_too_large, unavailable, any]
+    catchers![
+        unauthorized,
+        forbidden,
+        not_found,
+        payload_too_large,
+        unavailable,
+        any
+    ]
 }

@@ -3,8 +3,10 @@
 
 pub mod body;
 pub mod catchers;
+pub mod headers;
 pub mod methods;
 pub mod slash;
+pub mod timing;
 pub mod url;
 
 pub use body::Body;

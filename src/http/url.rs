@@ -1,6 +1,5 @@
 //! The request's absolute URL, for DRF's `next`/`previous` links.
 
-use rocket::http::RawStr;
 use rocket::request::{FromRequest, Outcome, Request};
 
 pub struct RequestUrl {
@@ -29,13 +28,7 @@ impl RequestUrl {
         }
         let query: Vec<String> = pairs
             .into_iter()
-            .map(|(k, v)| {
-                format!(
-                    "{}={}",
-                    RawStr::new(k).percent_encode(),
-                    RawStr::new(v).percent_encode()
-                )
-            })
+            .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
             .collect();
         format!("{}?{}", self.base, query.join("&"))
     }
@@ -60,5 +53,30 @@ impl<'r> FromRequest<'r> for RequestUrl {
             })
             .unwrap_or_default();
         Outcome::Success(RequestUrl { base, query })
+    }
+}
+
+/// Percent-encodes a query component: everything but `A-Z a-z 0-9 - . _ ~`.
+pub fn encode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                out.push(byte as char)
+            }
+            _ => out.push_str(&format!("%{byte:02X}")),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::encode;
+
+    #[test]
+    fn encodes_separators_and_unicode() {
+        assert_eq!(encode("a b&c=d/é"), "a%20b%26c%3Dd%2F%C3%A9");
+        assert_eq!(encode("-created_at"), "-created_at");
     }
 }

@@ -127,3 +127,19 @@ pub async fn record_login(tx: &mut WriteTx, user_id: i64, at: Timestamp) -> Resu
     })?;
     Ok(())
 }
+
+pub async fn set_password(
+    tx: &mut WriteTx,
+    user_id: i64,
+    password_hash: &str,
+) -> Result<(), Error> {
+    on_db!(tx, |c| {
+        sqlx::query("UPDATE users SET password = $1 WHERE id = $2")
+            .bind(password_hash)
+            .bind(user_id)
+            .execute(c)
+            .await
+            .map(drop)
+    })?;
+    Ok(())
+}

@@ -1,11 +1,13 @@
-//! Black-box tests of the JSON API over HTTP semantics (Rocket's local
+//! Black-box tests of the application over HTTP semantics (Rocket's local
 //! client), each on a fresh SQLite file and a fresh PostgreSQL database.
 
+mod browser;
 mod helpers;
 
 mod auth;
 mod concurrency;
 mod errors;
 mod leads;
+mod pages;
 mod storage;
 mod tokens;

@@ -1,0 +1,55 @@
+//! HTML answers for everything outside `/api` that no handler answered.
+
+use rocket::http::Status;
+use rocket::request::Request;
+use rocket::response::Redirect;
+use rocket::{catch, catchers, Catcher};
+use rocket_dyn_templates::Template;
+use serde_json::json;
+
+use crate::auth::csrf::CsrfKey;
+use crate::auth::guard::Conclusion;
+use crate::http::url::encode;
+
+/// Anonymous visitors of a page that needs a login go to the login page,
+/// and come back afterwards.
+#[catch(401)]
+fn login_required(req: &Request<'_>) -> Redirect {
+    Redirect::to(format!("/login?next={}", encode(&req.uri().to_string())))
+}
+
+#[catch(default)]
+fn error_page(status: Status, req: &Request<'_>) -> (Status, Template) {
+    let (heading, message) = match status.code {
+        403 => ("Forbidden", "You do not have permission to do that. If you submitted a form, reload the page and try again."),
+        404 => ("Page not found", "There is nothing here. It may have been deleted, or never existed."),
+        413 => ("Too large", "What you sent is larger than this site accepts."),
+        400..=499 => ("Bad request", "The request could not be understood."),
+        503 => ("Temporarily unavailable", "The service is temporarily unavailable. Please try again in a moment."),
+        _ => ("Something went wrong", "An unexpected error occurred. Please try again."),
+    };
+    // The user, if authentication ran for this request; nothing is looked up anew.
+    let (user, csrf_token) = match (
+        req.local_cache(|| -> Conclusion { Ok(None) }),
+        req.rocket().state::<CsrfKey>(),
+    ) {
+        (Ok(Some(found)), Some(key)) => (
+            Some(json!({ "username": found.user.username, "is_staff": found.user.is_staff })),
+            key.for_session(&found.digest),
+        ),
+        _ => (None, String::new()),
+    };
+    let context = json!({
+        "heading": heading,
+        "message": message,
+        "user": user,
+        "csrf_token": csrf_token,
+        "flash": null,
+        "section": "",
+    });
+    (status, Template::render("error", context))
+}
+
+pub fn html() -> Vec<Catcher> {
+    catchers![login_required, error_page]
+}

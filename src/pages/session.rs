@@ -1,0 +1,211 @@
+//! `/`, `/signup`, `/login`, `/logout`: the browser's session cookie.
+
+use rocket::http::{CookieJar, Status};
+use rocket::request::{FromRequest, Outcome, Request};
+use rocket::response::{Flash, Redirect};
+use rocket::{get, post, routes, Route, State};
+use rocket_dyn_templates::Template;
+use serde_json::json;
+
+use crate::auth::csrf::{self, CsrfKey};
+use crate::auth::{cookie, service, Auth, MaybeAuth};
+use crate::config::Settings;
+use crate::db::Db;
+use crate::error::{Error, FieldErrors};
+use crate::http::{Body, UserAgent};
+
+use super::view::{kept, FormOutcome, PageError, View};
+
+pub fn routes() -> Vec<Route> {
+    routes![home, signup_form, signup, login_form, login, logout]
+}
+
+const AFTER_LOGIN: &str = "/leads";
+
+#[get("/")]
+fn home(auth: MaybeAuth) -> Redirect {
+    Redirect::to(if auth.0.is_some() {
+        AFTER_LOGIN
+    } else {
+        "/login"
+    })
+}
+
+/// The anonymous forms' CSRF check: the token must be bound to this
+/// browser's seed cookie, and the request must not come from another site.
+pub struct AnonymousCsrf;
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for AnonymousCsrf {
+    type Error = Error;
+
+    async fn from_request(req: &'r Request<'_>) -> Outcome<Self, Error> {
+        let rocket = req.rocket();
+        let (Some(settings), Some(key)) = (rocket.state::<Settings>(), rocket.state::<CsrfKey>())
+        else {
+            return Outcome::Error((Status::InternalServerError, Error::Internal));
+        };
+        let checked = match cookie::csrf_seed(req, settings) {
+            Some(seed) => csrf::check(req, &key.for_seed(seed)),
+            None => Err("CSRF Failed: CSRF cookie not set.".to_owned()),
+        };
+        match checked {
+            Ok(()) => Outcome::Success(AnonymousCsrf),
+            Err(detail) => Outcome::Error((Status::Forbidden, Error::Forbidden(detail))),
+        }
+    }
+}
+
+/// Only same-site paths: `/leads?page=2` yes, `//evil.example` or
+/// `https://evil.example` no.
+fn safe_next(next: Option<&str>) -> &str {
+    match next {
+        Some(path)
+            if path.starts_with('/')
+                && !path.starts_with("//")
+                && !path.starts_with("/\\")
+                && !path.contains(['\r', '\n']) =>
+        {
+            path
+        }
+        _ => AFTER_LOGIN,
+    }
+}
+
+#[get("/signup")]
+fn signup_form(view: View) -> Result<Template, Redirect> {
+    if view.user.is_some() {
+        return Err(Redirect::to(AFTER_LOGIN));
+    }
+    Ok(view.render("signup", "signup", json!({ "form": {}, "errors": {} })))
+}
+
+#[post("/signup", data = "<body>")]
+#[allow(clippy::too_many_arguments)]
+async fn signup(
+    _csrf: AnonymousCsrf,
+    view: View,
+    db: &Db,
+    settings: &State<Settings>,
+    jar: &CookieJar<'_>,
+    agent: UserAgent<'_>,
+    body: Body,
+) -> FormOutcome {
+    let input = match body.input() {
+        Ok(input) => input,
+        Err(error) => return FormOutcome::Failed(PageError(error)),
+    };
+    let client = service::client_label(None, agent.0);
+    let result = service::register(db, settings, &input, &client).await;
+    FormOutcome::from_result(
+        result,
+        |session| {
+            cookie::set_session(jar, settings, session.token);
+            Flash::success(
+                Redirect::to(AFTER_LOGIN),
+                format!("Welcome, {}!", session.user.username),
+            )
+        },
+        |errors| {
+            let form = kept(&input, &["username", "email"]);
+            view.render(
+                "signup",
+                "signup",
+                json!({ "form": form, "errors": errors }),
+            )
+        },
+    )
+}
+
+#[get("/login?<next>")]
+fn login_form(view: View, next: Option<&str>) -> Result<Template, Redirect> {
+    if view.user.is_some() {
+        return Err(Redirect::to(safe_next(next).to_owned()));
+    }
+    Ok(view.render(
+        "login",
+        "login",
+        json!({ "form": {}, "errors": {}, "next": next }),
+    ))
+}
+
+#[post("/login?<next>", data = "<body>")]
+#[allow(clippy::too_many_arguments)]
+async fn login(
+    _csrf: AnonymousCsrf,
+    view: View,
+    db: &Db,
+    settings: &State<Settings>,
+    jar: &CookieJar<'_>,
+    agent: UserAgent<'_>,
+    next: Option<&str>,
+    body: Body,
+) -> FormOutcome {
+    let input = match body.input() {
+        Ok(input) => input,
+        Err(error) => return FormOutcome::Failed(PageError(error)),
+    };
+    let client = service::client_label(None, agent.0);
+    let result = match service::login(db, settings, &input, &client).await {
+        // On a page the token limit is a message on the form, not a bare 403.
+        Err(Error::TokenLimitExceeded) => Err(Error::Invalid(FieldErrors::single(
+            FieldErrors::NON_FIELD,
+            "Maximum amount of tokens allowed per user exceeded. Log out elsewhere first.",
+        ))),
+        other => other,
+    };
+    FormOutcome::from_result(
+        result,
+        |session| {
+            cookie::set_session(jar, settings, session.token);
+            Flash::success(
+                Redirect::to(safe_next(next).to_owned()),
+                format!("Welcome back, {}.", session.user.username),
+            )
+        },
+        |errors| {
+            let form = kept(&input, &["username"]);
+            view.render(
+                "login",
+                "login",
+                json!({ "form": form, "errors": errors, "next": next }),
+            )
+        },
+    )
+}
+
+/// Revokes this browser's token server-side, then forgets the cookie.
+#[post("/logout")]
+async fn logout(
+    auth: Auth,
+    db: &Db,
+    settings: &State<Settings>,
+    jar: &CookieJar<'_>,
+) -> Result<Flash<Redirect>, PageError> {
+    service::revoke(db, &auth.token_digest).await?;
+    cookie::clear_session(jar, settings);
+    Ok(Flash::success(
+        Redirect::to("/login"),
+        "You have been logged out.",
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_next;
+
+    #[test]
+    fn next_stays_on_this_site() {
+        assert_eq!(safe_next(Some("/leads?page=2")), "/leads?page=2");
+        for evil in [
+            "https://evil.example",
+            "//evil.example",
+            "/\\evil.example",
+            "evil",
+            "",
+        ] {
+            assert_eq!(safe_next(Some(evil)), "/leads", "{evil}");
+        }
+        assert_eq!(safe_next(None), "/leads");
+    }
+}

@@ -1,0 +1,135 @@
+//! What every page needs: the user, a CSRF token for its forms, the flash
+//! message; and the HTML error responder.
+
+use rocket::http::Status;
+use rocket::request::{FlashMessage, FromRequest, Outcome, Request};
+use rocket::response::{self, Responder};
+use rocket_dyn_templates::Template;
+use serde_json::{json, Value};
+
+use crate::auth::csrf::CsrfKey;
+use crate::auth::{cookie, guard};
+use crate::config::Settings;
+use crate::error::Error;
+use crate::users::User;
+
+/// A page's shared context, gathered from the request.
+pub struct View {
+    pub user: Option<User>,
+    pub csrf_token: String,
+    flash: Option<(String, String)>,
+}
+
+impl View {
+    /// Renders `template` with the page's own `context` (an object) merged
+    /// over the shared keys: `user`, `csrf_token`, `flash`, `section`.
+    pub fn render(self, template: &'static str, section: &str, context: Value) -> Template {
+        let mut all = json!({
+            "user": self.user.as_ref().map(|u| json!({ "username": u.username, "is_staff": u.is_staff })),
+            "csrf_token": self.csrf_token,
+            "flash": self.flash.map(|(kind, message)| json!({ "kind": kind, "message": message })),
+            "section": section,
+        });
+        if let (Some(all), Value::Object(own)) = (all.as_object_mut(), context) {
+            all.extend(own);
+        }
+        Template::render(template, all)
+    }
+}
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for View {
+    type Error = Error;
+
+    async fn from_request(req: &'r Request<'_>) -> Outcome<Self, Error> {
+        let rocket = req.rocket();
+        let (Some(settings), Some(key)) = (rocket.state::<Settings>(), rocket.state::<CsrfKey>())
+        else {
+            return Outcome::Error((Status::InternalServerError, Error::Internal));
+        };
+        let found = match guard::conclusion(req).await {
+            Ok(found) => found.clone(),
+            Err(refusal) => {
+                let error = Error::from(refusal.clone());
+                return Outcome::Error((error.status(), error));
+            }
+        };
+        let csrf_token = match &found {
+            Some(found) => key.for_session(&found.digest),
+            None => {
+                let seed = match cookie::csrf_seed(req, settings) {
+                    Some(seed) => seed.to_owned(),
+                    None => {
+                        let seed = crate::auth::token::random_hex(32);
+                        cookie::set_csrf_seed(req.cookies(), settings, seed.clone());
+                        seed
+                    }
+                };
+                key.for_seed(&seed)
+            }
+        };
+        let flash = req
+            .guard::<Option<FlashMessage<'_>>>()
+            .await
+            .succeeded()
+            .flatten()
+            .map(|flash| flash.into_inner());
+        Outcome::Success(View {
+            user: found.map(|found| found.user),
+            csrf_token,
+            flash,
+        })
+    }
+}
+
+/// A service error on a page: answered by the HTML catcher for its status
+/// (an error page, or the login page for 401).
+#[derive(Debug)]
+pub struct PageError(pub Error);
+
+impl From<Error> for PageError {
+    fn from(error: Error) -> Self {
+        PageError(error)
+    }
+}
+
+impl<'r> Responder<'r, 'static> for PageError {
+    fn respond_to(self, _: &'r Request<'_>) -> response::Result<'static> {
+        Err(self.0.status())
+    }
+}
+
+/// A form POST's outcome: a redirect with a flash message when it worked,
+/// the form again with its errors and the input kept when it did not (422),
+/// or an error page.
+#[derive(rocket::Responder)]
+pub enum FormOutcome {
+    Done(rocket::response::Flash<rocket::response::Redirect>),
+    #[response(status = 422)]
+    Invalid(Template),
+    Failed(PageError),
+}
+
+impl FormOutcome {
+    /// Maps a service result: field errors re-render the form via `form`.
+    pub fn from_result<T>(
+        result: Result<T, Error>,
+        done: impl FnOnce(T) -> rocket::response::Flash<rocket::response::Redirect>,
+        form: impl FnOnce(crate::error::FieldErrors) -> Template,
+    ) -> FormOutcome {
+        match result {
+            Ok(value) => FormOutcome::Done(done(value)),
+            Err(Error::Invalid(errors)) => FormOutcome::Invalid(form(errors)),
+            Err(error) => FormOutcome::Failed(PageError(error)),
+        }
+    }
+}
+
+/// The submitted values to show again in a form (never passwords).
+pub fn kept(input: &crate::validation::Input, fields: &[&str]) -> Value {
+    fields
+        .iter()
+        .map(|f| (f.to_string(), json!(input.str(f).unwrap_or(""))))
+        .collect::<serde_json::Map<_, _>>()
+        .into()
+}
