@@ -15,7 +15,10 @@ struct Started(Instant);
 #[rocket::async_trait]
 impl Fairing for ServerTiming {
     fn info(&self) -> Info {
-        Info { name: "Server-Timing", kind: Kind::Request | Kind::Response }
+        Info {
+            name: "Server-Timing",
+            kind: Kind::Request | Kind::Response,
+        }
     }
 
     async fn on_request(&self, req: &mut Request<'_>, _: &mut Data<'_>) {

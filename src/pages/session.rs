@@ -3,6 +3,7 @@
 use rocket::http::{CookieJar, Status};
 use rocket::request::{FromRequest, Outcome, Request};
 use rocket::response::{Flash, Redirect};
+use rocket::Either;
 use rocket::{get, post, routes, Route, State};
 use rocket_dyn_templates::Template;
 use serde_json::json;
@@ -73,11 +74,11 @@ fn safe_next(next: Option<&str>) -> &str {
 }
 
 #[get("/signup")]
-fn signup_form(view: View) -> Result<Template, Redirect> {
+fn signup_form(view: View) -> Either<Template, Redirect> {
     if view.user.is_some() {
-        return Err(Redirect::to(AFTER_LOGIN));
+        return Either::Right(Redirect::to(AFTER_LOGIN));
     }
-    Ok(view.render("signup", "signup", json!({ "form": {}, "errors": {} })))
+    Either::Left(view.render("signup", "signup", json!({ "form": {}, "errors": {} })))
 }
 
 #[post("/signup", data = "<body>")]
@@ -118,11 +119,11 @@ async fn signup(
 }
 
 #[get("/login?<next>")]
-fn login_form(view: View, next: Option<&str>) -> Result<Template, Redirect> {
+fn login_form(view: View, next: Option<&str>) -> Either<Template, Redirect> {
     if view.user.is_some() {
-        return Err(Redirect::to(safe_next(next).to_owned()));
+        return Either::Right(Redirect::to(safe_next(next).to_owned()));
     }
-    Ok(view.render(
+    Either::Left(view.render(
         "login",
         "login",
         json!({ "form": {}, "errors": {}, "next": next }),

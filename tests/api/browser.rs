@@ -73,7 +73,7 @@ impl Browser {
             .post(path.to_owned())
             .cookies(self.cookies())
             .header(ContentType::Form)
-            .body(form.to_owned());
+            .body(form);
         for (name, value) in headers {
             request.add_header(Header::new(*name, value.to_string()));
         }
