@@ -3,6 +3,9 @@
 CREATE TABLE users (
     id          INTEGER PRIMARY KEY AUTOINCREMENT,
     username    TEXT    NOT NULL,
+    -- The username case-folded (Unicode, in Rust): SQLite's lower() folds
+    -- ASCII only, so uniqueness and lookups use this column on both backends.
+    username_key TEXT   NOT NULL,
     email       TEXT    NOT NULL DEFAULT '',
     password    TEXT    NOT NULL,
     is_staff    BOOLEAN NOT NULL DEFAULT FALSE,
@@ -10,7 +13,7 @@ CREATE TABLE users (
     date_joined BIGINT  NOT NULL,
     last_login  BIGINT
 );
-CREATE UNIQUE INDEX users_username_lower_uq ON users (lower(username));
+CREATE UNIQUE INDEX users_username_key_uq ON users (username_key);
 
 CREATE TABLE auth_tokens (
     digest    TEXT   NOT NULL PRIMARY KEY,
@@ -29,9 +32,10 @@ CREATE TABLE leads (
     id         INTEGER PRIMARY KEY AUTOINCREMENT,
     name       TEXT   NOT NULL,
     email      TEXT   NOT NULL,
+    email_key  TEXT   NOT NULL, -- the email case-folded, unique
     message    TEXT   NOT NULL,
     owner_id   BIGINT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
     created_at BIGINT NOT NULL
 );
-CREATE UNIQUE INDEX leads_email_lower_uq ON leads (lower(email));
+CREATE UNIQUE INDEX leads_email_key_uq ON leads (email_key);
 CREATE INDEX leads_owner_idx ON leads (owner_id, id);

@@ -4,7 +4,7 @@ use crate::db::{unique_violation, Bind, DbPool, Sql};
 use crate::error::{Error, FieldErrors};
 use crate::on_db;
 use crate::timestamp::Timestamp;
-use crate::validation::Input;
+use crate::validation::{case_key, Input};
 
 use super::list::{ListQuery, Page, Paging};
 use super::{Lead, LeadPatch, EMAIL_TAKEN};
@@ -78,14 +78,15 @@ pub async fn create(db: &DbPool, owner: i64, input: &Input) -> Result<Lead, Erro
     let patch = validate(db, input, false, None).await?;
     let draft = patch.into_draft().ok_or(Error::Internal)?;
     let sql = format!(
-        "INSERT INTO leads (name, email, message, owner_id, created_at)
-         VALUES ($1, $2, $3, $4, $5) RETURNING {}",
+        "INSERT INTO leads (name, email, email_key, message, owner_id, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6) RETURNING {}",
         Lead::COLUMNS
     );
     let inserted = on_db!(db, |c| {
         sqlx::query_as(&sql)
             .bind(&draft.name)
             .bind(&draft.email)
+            .bind(case_key(&draft.email))
             .bind(&draft.message)
             .bind(owner)
             .bind(Timestamp::now())
@@ -106,14 +107,15 @@ pub async fn update(
     let patch = validate(db, input, partial, Some(id)).await?;
     let sql = format!(
         "UPDATE leads SET name = COALESCE($1, name), email = COALESCE($2, email),
-                          message = COALESCE($3, message)
-         WHERE id = $4 AND owner_id = $5 RETURNING {}",
+                          email_key = COALESCE($3, email_key), message = COALESCE($4, message)
+         WHERE id = $5 AND owner_id = $6 RETURNING {}",
         Lead::COLUMNS
     );
     let updated = on_db!(db, |c| {
         sqlx::query_as(&sql)
             .bind(patch.name.as_deref())
             .bind(patch.email.as_deref())
+            .bind(patch.email.as_deref().map(case_key))
             .bind(patch.message.as_deref())
             .bind(id)
             .bind(owner)
@@ -162,8 +164,8 @@ async fn validate(
 
 async fn email_in_use(db: &DbPool, email: &str, except: Option<i64>) -> Result<bool, Error> {
     let found: Option<i64> = on_db!(db, |c| {
-        sqlx::query_scalar("SELECT id FROM leads WHERE lower(email) = lower($1) AND id <> $2")
-            .bind(email)
+        sqlx::query_scalar("SELECT id FROM leads WHERE email_key = $1 AND id <> $2")
+            .bind(case_key(email))
             .bind(except.unwrap_or(0))
             .fetch_optional(c)
             .await
@@ -172,8 +174,8 @@ async fn email_in_use(db: &DbPool, email: &str, except: Option<i64>) -> Result<b
 }
 
 fn email_taken(err: sqlx::Error) -> Error {
-    match unique_violation(&err).as_deref() {
-        Some("leads_email_lower_uq") => Error::Invalid(FieldErrors::single("email", EMAIL_TAKEN)),
+    match unique_violation(&err) {
+        Some("leads_email_key_uq") => Error::Invalid(FieldErrors::single("email", EMAIL_TAKEN)),
         _ => err.into(),
     }
 }

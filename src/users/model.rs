@@ -62,6 +62,15 @@ impl Username {
     }
 }
 
+/// Django's `normalize_email`: the domain is case-insensitive, so it is
+/// stored in lower case; the local part is kept as given.
+fn normalize_domain(email: &str) -> String {
+    match email.rsplit_once('@') {
+        Some((local, domain)) => format!("{local}@{}", domain.to_lowercase()),
+        None => email.to_owned(),
+    }
+}
+
 /// A user's email address: optional (empty), else valid and at most 254 characters.
 #[derive(Clone, Debug, Default)]
 pub struct UserEmail(String);
@@ -75,7 +84,7 @@ impl UserEmail {
         }
         validation::within(&text, Self::MAX_LENGTH)?;
         if validation::is_valid_email(&text) {
-            Ok(UserEmail(text))
+            Ok(UserEmail(normalize_domain(&text)))
         } else {
             Err(validation::INVALID_EMAIL.into())
         }

@@ -4,7 +4,7 @@ use crate::db::{unique_violation, DbPool, WriteTx};
 use crate::error::{Error, FieldErrors};
 use crate::on_db;
 use crate::timestamp::Timestamp;
-use crate::validation::{password, Input, Text, Validator};
+use crate::validation::{case_key, password, Input, Text, Validator};
 
 use super::{hashing, User, UserEmail, Username, USERNAME_TAKEN};
 
@@ -58,8 +58,8 @@ pub async fn validate_registration(db: &DbPool, input: &Input) -> Result<Registr
 
 pub async fn username_taken(db: &DbPool, username: &str) -> Result<bool, Error> {
     let found: Option<i64> = on_db!(db, |c| {
-        sqlx::query_scalar("SELECT id FROM users WHERE lower(username) = lower($1)")
-            .bind(username)
+        sqlx::query_scalar("SELECT id FROM users WHERE username_key = $1")
+            .bind(case_key(username))
             .fetch_optional(c)
             .await
     })?;
@@ -73,13 +73,14 @@ pub async fn insert(
     is_staff: bool,
 ) -> Result<User, Error> {
     let sql = format!(
-        "INSERT INTO users (username, email, password, is_staff, is_active, date_joined)
-         VALUES ($1, $2, $3, $4, TRUE, $5) RETURNING {}",
+        "INSERT INTO users (username, username_key, email, password, is_staff, is_active, date_joined)
+         VALUES ($1, $2, $3, $4, $5, TRUE, $6) RETURNING {}",
         User::COLUMNS
     );
     let inserted = on_db!(tx, |c| {
         sqlx::query_as::<_, User>(&sql)
             .bind(registration.username.as_str())
+            .bind(case_key(registration.username.as_str()))
             .bind(registration.email.as_str())
             .bind(&registration.password_hash)
             .bind(is_staff)
@@ -87,8 +88,8 @@ pub async fn insert(
             .fetch_one(c)
             .await
     });
-    inserted.map_err(|err| match unique_violation(&err).as_deref() {
-        Some("users_username_lower_uq") => {
+    inserted.map_err(|err| match unique_violation(&err) {
+        Some("users_username_key_uq") => {
             Error::Invalid(FieldErrors::single("username", USERNAME_TAKEN))
         }
         _ => err.into(),
@@ -105,12 +106,12 @@ pub struct Credentials {
 
 pub async fn credentials(db: &DbPool, username: &str) -> Result<Option<Credentials>, Error> {
     let sql = format!(
-        "SELECT {}, password FROM users WHERE lower(username) = lower($1)",
+        "SELECT {}, password FROM users WHERE username_key = $1",
         User::COLUMNS
     );
     Ok(on_db!(db, |c| {
         sqlx::query_as::<_, Credentials>(&sql)
-            .bind(username)
+            .bind(case_key(username))
             .fetch_optional(c)
             .await
     })?)

@@ -22,6 +22,12 @@ pub fn too_long(max: usize) -> String {
     format!("Ensure this field has no more than {max} characters.")
 }
 
+/// The form under which a username or an email is unique and looked up:
+/// Unicode lower case, computed here because SQLite's `lower()` folds ASCII only.
+pub fn case_key(text: &str) -> String {
+    text.to_lowercase()
+}
+
 /// Checks a text's length in characters, as DRF's `max_length` does.
 pub fn within(text: &str, max: usize) -> Result<(), String> {
     if text.chars().count() > max {

@@ -22,6 +22,8 @@ on_both_backends!(
     an_invalid_token_is_refused_even_on_register_and_login,
     logout_revokes_only_the_token_it_was_sent_with,
     logoutall_revokes_every_token_of_the_caller_only,
+    usernames_are_unique_and_found_in_any_unicode_case,
+    user_email_domains_are_stored_in_lower_case,
 );
 
 async fn register_answers_user_token_and_expiry(backend: Backend) {
@@ -495,4 +497,55 @@ async fn logoutall_revokes_every_token_of_the_caller_only(backend: Backend) {
     );
     // The account itself stays; logging in again works.
     app.login("alice").await;
+}
+
+async fn usernames_are_unique_and_found_in_any_unicode_case(backend: Backend) {
+    let app = app!(backend);
+    let (status, _) = app
+        .post(
+            "/api/auth/register",
+            None,
+            json!({"username": "Jörg", "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(status, Status::Ok);
+    let (status, body) = app
+        .post(
+            "/api/auth/register",
+            None,
+            json!({"username": "JÖRG", "email": "", "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(status, Status::BadRequest);
+    assert_eq!(
+        body,
+        json!({"username": ["A user with that username already exists."]})
+    );
+    assert_eq!(
+        app.scalar("SELECT CAST(COUNT(*) AS BIGINT) FROM users")
+            .await,
+        1
+    );
+    let (status, body) = app
+        .post(
+            "/api/auth/login",
+            None,
+            json!({"username": "jÖRG", "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(status, Status::Ok, "{body}");
+    assert_eq!(body["user"]["username"], "Jörg");
+}
+
+async fn user_email_domains_are_stored_in_lower_case(backend: Backend) {
+    let app = app!(backend);
+    let (status, body) = app
+        .post(
+            "/api/auth/register",
+            None,
+            json!({"username": "weird", "email": "Weird.Name@Example.COM", "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(status, Status::Ok);
+    assert_eq!(body["user"]["email"], "Weird.Name@example.com");
 }

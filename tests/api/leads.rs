@@ -36,6 +36,7 @@ on_both_backends!(
     max_lengths_count_characters_after_trimming,
     unicode_round_trips_in_every_field,
     null_characters_are_rejected,
+    lead_emails_are_unique_in_any_unicode_case,
 );
 
 const REQUIRED: &str = "This field is required.";
@@ -1365,4 +1366,27 @@ async fn null_characters_are_rejected(backend: Backend) {
         json!({"email": ["Null characters are not allowed.", INVALID_EMAIL]})
     );
     assert_eq!(lead_count(&app).await, 0);
+}
+
+async fn lead_emails_are_unique_in_any_unicode_case(backend: Backend) {
+    let app = app!(backend);
+    let (token, _) = app.register("unicode_owner").await;
+    app.create_lead(&token, "Åsa", "asa@exämple.se").await;
+    let (status, body) = app
+        .post(
+            "/api/leads/",
+            Some(&token),
+            json!({"name": "Åsa", "email": "ASA@EXÄMPLE.SE", "message": "m"}),
+        )
+        .await;
+    assert_eq!(status, Status::BadRequest);
+    assert_eq!(
+        body,
+        json!({"email": ["lead with this email already exists."]})
+    );
+    assert_eq!(
+        app.scalar("SELECT CAST(COUNT(*) AS BIGINT) FROM leads")
+            .await,
+        1
+    );
 }

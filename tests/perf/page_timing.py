@@ -4,8 +4,8 @@
 
 Usage: page_timing.py BASE_URL
 """
-import http.cookiejar
 import json
+import urllib.error
 import re
 import secrets
 import statistics
@@ -17,7 +17,9 @@ BASE = sys.argv[1].rstrip("/")
 PASSWORD = "Page-Timing-Measure-42"
 RUNS = 30
 
-jar = http.cookiejar.CookieJar()
+# Cookies by hand: the release profile marks them Secure, which Python's
+# cookie jar will not send over plain http to 127.0.0.1 (browsers do).
+cookies = {}
 
 
 class NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -25,15 +27,21 @@ class NoRedirect(urllib.request.HTTPRedirectHandler):
         return None
 
 
-opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar), NoRedirect)
+opener = urllib.request.build_opener(NoRedirect)
 
 
 def fetch(path, data=None, headers=None):
-    req = urllib.request.Request(BASE + path, data=data, headers=headers or {})
+    headers = dict(headers or {})
+    if cookies:
+        headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in cookies.items())
+    req = urllib.request.Request(BASE + path, data=data, headers=headers)
     try:
         resp = opener.open(req, timeout=30)
     except urllib.error.HTTPError as err:
         resp = err
+    for header in resp.headers.get_all("Set-Cookie") or []:
+        name, _, rest = header.partition("=")
+        cookies[name] = rest.split(";", 1)[0]
     body = resp.read().decode()
     timing = resp.headers.get("Server-Timing", "")
     match = re.search(r"dur=([0-9.]+)", timing)
@@ -51,7 +59,7 @@ def main():
                                    "email": f"{user}@example.com", "password": PASSWORD}).encode()
     status, _, _ = fetch("/signup", form)
     assert status == 303, status
-    token = next(c.value for c in jar if c.name.endswith("leads_session"))
+    token = next(v for k, v in cookies.items() if k.endswith("leads_session"))
     for i in range(100):
         body = json.dumps({"name": f"Lead {i:03}", "email": f"{user}.{i}@example.com",
                            "message": "Interested in a demo " * 5}).encode()
