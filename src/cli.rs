@@ -25,6 +25,18 @@ enum Command {
     Migrate,
     /// Delete expired tokens and exit.
     Cleartokens,
+    /// Create a staff account. The password is read from LEADS_PASSWORD, or
+    /// else asked for on the terminal; Django's validators apply.
+    Createsuperuser {
+        #[arg(long)]
+        username: String,
+        #[arg(long, default_value = "")]
+        email: String,
+    },
+    /// Give a user staff rights (the admin pages).
+    GrantStaff { username: String },
+    /// Take a user's staff rights away.
+    RevokeStaff { username: String },
 }
 
 /// Runs the command line; returns the process exit code.
@@ -37,6 +49,26 @@ pub fn run() -> i32 {
             println!("Migrations applied.");
             Ok(())
         }),
+        Command::Createsuperuser { username, email } => {
+            let password = match superuser_password() {
+                Ok(password) => password,
+                Err(e) => {
+                    eprintln!("leads: {e}");
+                    return 1;
+                }
+            };
+            with_database(|db| async move {
+                db.migrate().await.map_err(|e| e.to_string())?;
+                let user =
+                    crate::users::service::create_superuser(&db, &username, &email, password)
+                        .await
+                        .map_err(describe)?;
+                println!("Superuser \"{}\" created (id {}).", user.username, user.id);
+                Ok(())
+            })
+        }
+        Command::GrantStaff { username } => set_staff(username, true),
+        Command::RevokeStaff { username } => set_staff(username, false),
         Command::Cleartokens => with_database(|db| async move {
             db.migrate().await.map_err(|e| e.to_string())?;
             let removed = crate::auth::service::purge_expired(&db)
@@ -45,6 +77,51 @@ pub fn run() -> i32 {
             println!("Deleted {removed} expired token(s).");
             Ok(())
         }),
+    }
+}
+
+/// `LEADS_PASSWORD` for scripts, else a prompt (twice) without echo.
+fn superuser_password() -> Result<String, String> {
+    if let Ok(password) = std::env::var("LEADS_PASSWORD") {
+        return Ok(password);
+    }
+    let first = rpassword::prompt_password("Password: ")
+        .map_err(|e| format!("cannot read the password: {e}"))?;
+    let again = rpassword::prompt_password("Password (again): ")
+        .map_err(|e| format!("cannot read the password: {e}"))?;
+    if first != again {
+        return Err("the passwords didn't match".into());
+    }
+    Ok(first)
+}
+
+fn set_staff(username: String, is_staff: bool) -> i32 {
+    with_database(|db| async move {
+        db.migrate().await.map_err(|e| e.to_string())?;
+        crate::users::service::set_staff(&db, &username, is_staff)
+            .await
+            .map_err(describe)?;
+        println!(
+            "{username} is {}staff.",
+            if is_staff { "now " } else { "no longer " }
+        );
+        Ok(())
+    })
+}
+
+/// A service error in words for the terminal: field errors one per line.
+fn describe(error: crate::error::Error) -> String {
+    match error {
+        crate::error::Error::Invalid(fields) => fields
+            .iter()
+            .flat_map(|(field, messages)| messages.iter().map(move |m| format!("{field}: {m}")))
+            .collect::<Vec<_>>()
+            .join("\n"),
+        crate::error::Error::NotFound => "no such user".into(),
+        other => other.body()["detail"]
+            .as_str()
+            .unwrap_or("failed")
+            .to_owned(),
     }
 }
 

@@ -47,6 +47,11 @@ impl FieldErrors {
         self.0.get(field).map(Vec::as_slice).unwrap_or_default()
     }
 
+    /// Each field with its messages, in field order.
+    pub fn iter(&self) -> impl Iterator<Item = (&String, &Vec<String>)> {
+        self.0.iter()
+    }
+
     /// `Ok(())` when nothing failed, else the errors as a 400.
     pub fn into_result(self) -> Result<(), Error> {
         if self.is_empty() {

@@ -3,6 +3,7 @@
 //! [`rocket`] assembles the application from one module per feature; tests
 //! call [`build`] with a figment of their own.
 
+pub mod admin;
 pub mod auth;
 pub mod cli;
 pub mod config;
@@ -54,6 +55,7 @@ pub fn build(figment: Figment) -> Rocket<Build> {
         .attach(auth::csrf::CaptureFormField)
         .attach(http::headers::ContentSecurityPolicy);
     pages::mount(rocket)
+        .mount("/", admin::routes())
         .mount("/api", auth::api::routes())
         .mount("/api", leads::api::routes())
         .mount("/", health::routes())

@@ -1,9 +1,26 @@
 //! SQL assembled at run time (filters, sorting, paging) with `$n` binds.
 
+use rocket::futures::stream::BoxStream;
+use sqlx::postgres::PgRow;
+use sqlx::sqlite::SqliteRow;
 use sqlx::FromRow;
 
 use super::DbPool;
 use crate::on_db;
+
+/// `query` with every bind applied; expanded per backend inside `on_db!`.
+macro_rules! bound {
+    ($query:expr, $binds:expr) => {{
+        let mut query = $query;
+        for bind in $binds {
+            query = match bind {
+                Bind::Int(v) => query.bind(*v),
+                Bind::Text(v) => query.bind(v.as_str()),
+            };
+        }
+        query
+    }};
+}
 
 /// A value to bind. Integers are always `i64` (PostgreSQL caches the
 /// parameter types of a statement text; SPEC §1).
@@ -35,10 +52,35 @@ impl Sql {
 
     /// Appends a placeholder for `value` and returns its `$n`, for reuse.
     pub fn bind(&mut self, value: Bind) -> String {
-        self.binds.push(value);
-        let placeholder = format!("${}", self.binds.len());
+        let placeholder = self.placeholder_for(value);
         self.text.push_str(&placeholder);
         placeholder
+    }
+
+    /// Registers `value` and returns its `$n` without writing it, for
+    /// clauses that use it several times.
+    pub fn placeholder_for(&mut self, value: Bind) -> String {
+        self.binds.push(value);
+        format!("${}", self.binds.len())
+    }
+
+    /// Appends ` AND (...)` for each term: the term appears, case-insensitively,
+    /// in one of `columns`. A term longer than `longest` (the widest column)
+    /// matches nothing, which also spares SQLite a LIKE pattern past its limit.
+    pub fn push_search(&mut self, terms: &[String], columns: &[&str], longest: usize) -> &mut Self {
+        for term in terms {
+            if term.chars().count() > longest {
+                self.push(" AND 1 = 0");
+                continue;
+            }
+            let pattern = self.placeholder_for(Bind::Text(contains_pattern(term)));
+            let conditions: Vec<String> = columns
+                .iter()
+                .map(|column| format!("lower({column}) LIKE lower({pattern}) ESCAPE '\\'"))
+                .collect();
+            self.push(&format!(" AND ({})", conditions.join(" OR ")));
+        }
+        self
     }
 
     /// `head` followed by this SQL, with its binds (`head` must have none).
@@ -51,34 +93,42 @@ impl Sql {
 
     pub async fn fetch_all<T>(&self, db: &DbPool) -> Result<Vec<T>, sqlx::Error>
     where
-        T: Send
-            + Unpin
-            + for<'r> FromRow<'r, sqlx::sqlite::SqliteRow>
-            + for<'r> FromRow<'r, sqlx::postgres::PgRow>,
+        T: Send + Unpin + for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow>,
     {
-        on_db!(db, |c| {
-            let mut query = sqlx::query_as::<_, T>(&self.text);
-            for bind in &self.binds {
-                query = match bind {
-                    Bind::Int(v) => query.bind(*v),
-                    Bind::Text(v) => query.bind(v.as_str()),
-                };
-            }
-            query.fetch_all(c).await
-        })
+        on_db!(db, |c| bound!(
+            sqlx::query_as::<_, T>(&self.text),
+            &self.binds
+        )
+        .fetch_all(c)
+        .await)
     }
 
     pub async fn fetch_count(&self, db: &DbPool) -> Result<i64, sqlx::Error> {
-        on_db!(db, |c| {
-            let mut query = sqlx::query_scalar::<_, i64>(&self.text);
-            for bind in &self.binds {
-                query = match bind {
-                    Bind::Int(v) => query.bind(*v),
-                    Bind::Text(v) => query.bind(v.as_str()),
-                };
-            }
-            query.fetch_one(c).await
-        })
+        on_db!(db, |c| bound!(
+            sqlx::query_scalar::<_, i64>(&self.text),
+            &self.binds
+        )
+        .fetch_one(c)
+        .await)
+    }
+
+    pub async fn execute(&self, db: &DbPool) -> Result<u64, sqlx::Error> {
+        on_db!(db, |c| bound!(sqlx::query(&self.text), &self.binds)
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected()))
+    }
+
+    /// The rows one at a time, for answers too large to hold (CSV exports).
+    pub fn fetch_stream<'a, T>(&'a self, db: &'a DbPool) -> BoxStream<'a, Result<T, sqlx::Error>>
+    where
+        T: Send + Unpin + 'a + for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow>,
+    {
+        on_db!(db, |c| bound!(
+            sqlx::query_as::<_, T>(&self.text),
+            &self.binds
+        )
+        .fetch(c))
     }
 }
 

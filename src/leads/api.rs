@@ -14,7 +14,7 @@ use crate::http::url::RequestUrl;
 use crate::http::Body;
 
 use super::list::{ListParams, ListQuery, Paging};
-use super::service::{self, parse_id, Listing};
+use super::service::{self, parse_id, Listing, Scope};
 use super::Lead;
 
 pub fn routes() -> Vec<Route> {
@@ -77,7 +77,9 @@ async fn create(auth: Auth, db: &Db, body: Body) -> Result<(Status, Json<Lead>),
 
 #[get("/leads/<id>")]
 async fn retrieve(auth: Auth, db: &Db, id: &str) -> Result<Json<Lead>, Error> {
-    Ok(Json(service::get(db, auth.user.id, parse_id(id)?).await?))
+    Ok(Json(
+        service::get(db, Scope::Owner(auth.user.id), parse_id(id)?).await?,
+    ))
 }
 
 #[put("/leads/<id>", data = "<body>")]
@@ -98,10 +100,10 @@ async fn save(
     body: Body,
     partial: bool,
 ) -> Result<Json<Lead>, Error> {
-    let lead = service::get(db, auth.user.id, parse_id(id)?).await?;
+    let lead = service::get(db, Scope::Owner(auth.user.id), parse_id(id)?).await?;
     let input = body.input()?;
     Ok(Json(
-        service::update(db, auth.user.id, lead.id, &input, partial).await?,
+        service::update(db, Scope::Owner(auth.user.id), lead.id, &input, partial).await?,
     ))
 }
 

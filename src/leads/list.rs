@@ -3,7 +3,7 @@
 
 use rocket::FromForm;
 
-use crate::db::{contains_pattern, Bind, Sql};
+use crate::db::Sql;
 use crate::error::Error;
 
 /// The query string as sent; [`ListQuery::parse`] interprets it.
@@ -79,18 +79,25 @@ pub struct ListQuery {
 /// than 1000 deep, which a long query string would otherwise reach (a 500).
 pub const MAX_SEARCH_TERMS: usize = 32;
 
+/// DRF's SearchFilter terms: split on whitespace and commas, NULs dropped;
+/// distinct, and at most [`MAX_SEARCH_TERMS`].
+pub fn search_terms(search: Option<&str>) -> Vec<String> {
+    let mut terms: Vec<String> = Vec::new();
+    let search = search.unwrap_or("").replace('\0', "");
+    for term in search.split(|c: char| c.is_whitespace() || c == ',') {
+        if terms.len() == MAX_SEARCH_TERMS {
+            break;
+        }
+        if !term.is_empty() && !terms.iter().any(|t| t == term) {
+            terms.push(term.to_owned());
+        }
+    }
+    terms
+}
+
 impl ListQuery {
     pub fn parse(params: &ListParams, page_size: u64) -> Result<Self, Error> {
-        let mut terms: Vec<String> = Vec::new();
-        let search = params.search.as_deref().unwrap_or("").replace('\0', "");
-        for term in search.split(|c: char| c.is_whitespace() || c == ',') {
-            if terms.len() == MAX_SEARCH_TERMS {
-                break;
-            }
-            if !term.is_empty() && !terms.iter().any(|t| t == term) {
-                terms.push(term.to_owned());
-            }
-        }
+        let terms = search_terms(params.search.as_deref());
 
         let mut order: Vec<(Column, bool)> = Vec::new();
         for field in params.ordering.as_deref().unwrap_or("").split(',') {
@@ -138,20 +145,11 @@ impl ListQuery {
 
     /// Appends this query's search conditions (`AND ...`) to `sql`.
     pub fn push_search(&self, sql: &mut Sql) {
-        for term in &self.terms {
-            // No field is longer than a message, so such a term matches
-            // nothing (and SQLite refuses LIKE patterns over 50,000 bytes).
-            if term.chars().count() > super::model::MESSAGE_MAX {
-                sql.push(" AND 1 = 0");
-                continue;
-            }
-            sql.push(" AND (lower(name) LIKE lower(");
-            let pattern = sql.bind(Bind::Text(contains_pattern(term)));
-            sql.push(&format!(
-                ") ESCAPE '\\' OR lower(email) LIKE lower({pattern}) ESCAPE '\\' \
-                 OR lower(message) LIKE lower({pattern}) ESCAPE '\\')"
-            ));
-        }
+        sql.push_search(
+            &self.terms,
+            &["name", "email", "message"],
+            super::model::MESSAGE_MAX,
+        );
     }
 
     /// Appends `ORDER BY`, always ending in `id` so pages are stable.

@@ -61,14 +61,33 @@ pub async fn list(db: &DbPool, owner: i64, query: &ListQuery) -> Result<Listing,
     Ok(Listing { leads, count, page })
 }
 
-pub async fn get(db: &DbPool, owner: i64, id: i64) -> Result<Lead, Error> {
+/// Whose leads an operation may touch.
+#[derive(Clone, Copy, Debug)]
+pub enum Scope {
+    /// The caller's own (the API and the user's pages): others' are "not found".
+    Owner(i64),
+    /// Anyone's (the admin pages).
+    Staff,
+}
+
+impl Scope {
+    /// Bound as `$n` in `($n IS NULL OR owner_id = $n)`.
+    fn owner(self) -> Option<i64> {
+        match self {
+            Scope::Owner(id) => Some(id),
+            Scope::Staff => None,
+        }
+    }
+}
+
+pub async fn get(db: &DbPool, scope: Scope, id: i64) -> Result<Lead, Error> {
     let sql = format!(
-        "SELECT {} FROM leads WHERE id = $1 AND owner_id = $2",
+        "SELECT {} FROM leads WHERE id = $1 AND ($2 IS NULL OR owner_id = $2)",
         Lead::COLUMNS
     );
     on_db!(db, |c| sqlx::query_as(&sql)
         .bind(id)
-        .bind(owner)
+        .bind(scope.owner())
         .fetch_optional(c)
         .await)?
     .ok_or(Error::NotFound)
@@ -99,7 +118,7 @@ pub async fn create(db: &DbPool, owner: i64, input: &Input) -> Result<Lead, Erro
 /// PUT (`partial == false`, every field required) or PATCH.
 pub async fn update(
     db: &DbPool,
-    owner: i64,
+    scope: Scope,
     id: i64,
     input: &Input,
     partial: bool,
@@ -108,7 +127,7 @@ pub async fn update(
     let sql = format!(
         "UPDATE leads SET name = COALESCE($1, name), email = COALESCE($2, email),
                           email_key = COALESCE($3, email_key), message = COALESCE($4, message)
-         WHERE id = $5 AND owner_id = $6 RETURNING {}",
+         WHERE id = $5 AND ($6 IS NULL OR owner_id = $6) RETURNING {}",
         Lead::COLUMNS
     );
     let updated = on_db!(db, |c| {
@@ -118,7 +137,7 @@ pub async fn update(
             .bind(patch.email.as_deref().map(case_key))
             .bind(patch.message.as_deref())
             .bind(id)
-            .bind(owner)
+            .bind(scope.owner())
             .fetch_optional(c)
             .await
     });

@@ -11,7 +11,7 @@ use crate::db::Db;
 use crate::http::url::encode;
 use crate::http::Body;
 use crate::leads::list::{ListParams, ListQuery};
-use crate::leads::service::{self, parse_id};
+use crate::leads::service::{self, parse_id, Scope};
 use crate::leads::Lead;
 
 use super::view::{kept, FormOutcome, PageError, View};
@@ -156,7 +156,7 @@ async fn create(auth: Auth, view: View, db: &Db, body: Body) -> FormOutcome {
 
 #[get("/leads/<id>/edit")]
 async fn edit_form(auth: Auth, view: View, db: &Db, id: &str) -> Result<Template, PageError> {
-    let lead = service::get(db, auth.user.id, parse_id(id)?).await?;
+    let lead = service::get(db, Scope::Owner(auth.user.id), parse_id(id)?).await?;
     Ok(lead_form(view, Some(lead.id), row(&lead), json!({})))
 }
 
@@ -167,7 +167,7 @@ async fn update(auth: Auth, view: View, db: &Db, id: &str, body: Body) -> FormOu
         (Err(error), _) | (_, Err(error)) => return FormOutcome::Failed(PageError(error)),
     };
     FormOutcome::from_result(
-        service::update(db, auth.user.id, id, &input, false).await,
+        service::update(db, Scope::Owner(auth.user.id), id, &input, false).await,
         |lead| {
             Flash::success(
                 Redirect::to("/leads"),
@@ -180,14 +180,14 @@ async fn update(auth: Auth, view: View, db: &Db, id: &str, body: Body) -> FormOu
 
 #[get("/leads/<id>/delete")]
 async fn delete_form(auth: Auth, view: View, db: &Db, id: &str) -> Result<Template, PageError> {
-    let lead = service::get(db, auth.user.id, parse_id(id)?).await?;
+    let lead = service::get(db, Scope::Owner(auth.user.id), parse_id(id)?).await?;
     Ok(view.render("leads/delete", "leads", json!({ "lead": row(&lead) })))
 }
 
 #[post("/leads/<id>/delete")]
 async fn delete(auth: Auth, db: &Db, id: &str) -> Result<Flash<Redirect>, PageError> {
     let id = parse_id(id)?;
-    let lead = service::get(db, auth.user.id, id).await?;
+    let lead = service::get(db, Scope::Owner(auth.user.id), id).await?;
     service::delete(db, auth.user.id, id).await?;
     Ok(Flash::success(
         Redirect::to("/leads"),

@@ -11,7 +11,7 @@ use rocket::fs::FileServer;
 use rocket::{Build, Rocket};
 use rocket_dyn_templates::Template;
 
-pub use view::{PageError, View};
+pub use view::{kept, FormOutcome, PageError, View};
 
 /// Mounts the pages, their HTML catchers, the stylesheet and the template engine.
 pub fn mount(rocket: Rocket<Build>) -> Rocket<Build> {

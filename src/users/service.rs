@@ -144,3 +144,39 @@ pub async fn set_password(
     })?;
     Ok(())
 }
+
+/// The `createsuperuser` command: a staff account, validated like a sign-up.
+pub async fn create_superuser(
+    db: &DbPool,
+    username: &str,
+    email: &str,
+    password: String,
+) -> Result<User, Error> {
+    let input = Input::from_pairs([
+        ("username", username),
+        ("email", email),
+        ("password", password.as_str()),
+    ]);
+    let registration = validate_registration(db, &input).await?;
+    let mut tx = db.begin_write().await?;
+    let user = insert(&mut tx, &registration, true).await?;
+    tx.commit().await?;
+    Ok(user)
+}
+
+/// Grants or revokes staff rights by username; `NotFound` if there is no such user.
+pub async fn set_staff(db: &DbPool, username: &str, is_staff: bool) -> Result<(), Error> {
+    let changed = on_db!(db, |c| sqlx::query(
+        "UPDATE users SET is_staff = $1 WHERE username_key = $2"
+    )
+    .bind(is_staff)
+    .bind(case_key(username))
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
+    if changed == 0 {
+        Err(Error::NotFound)
+    } else {
+        Ok(())
+    }
+}

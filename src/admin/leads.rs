@@ -1,0 +1,396 @@
+//! `/admin/leads`: every lead, with search, filters, sorting, pages, bulk
+//! delete and reassign, CSV export, and an edit page for any lead.
+
+use rocket::form::{Form, Lenient};
+use rocket::futures::StreamExt;
+use rocket::http::{ContentType, Header};
+use rocket::response::stream::TextStream;
+use rocket::response::{Flash, Redirect};
+use rocket::{get, post, routes, FromForm, Responder, Route};
+use rocket_dyn_templates::Template;
+use serde_json::{json, Value};
+
+use crate::db::{Db, DbPool};
+use crate::http::url::encode;
+use crate::http::Body;
+use crate::leads::service::{self as leads, parse_id, Scope};
+use crate::pages::{FormOutcome, PageError, View};
+
+use super::service::{self, AdminLead, LeadFilters, PAGE_SIZES};
+use super::{audit, Staff};
+
+pub fn routes() -> Vec<Route> {
+    routes![list, export, action, confirm_delete, edit_form, edit]
+}
+
+const HEADERS: [(&str, &str); 6] = [
+    ("id", "ID"),
+    ("name", "Name"),
+    ("email", "Email"),
+    ("message", "Message"),
+    ("owner", "Owner"),
+    ("created", "Created"),
+];
+
+/// The list's query string with some parameters changed (empty ones dropped),
+/// so that every link keeps the search, filters, sort and page together.
+fn query_with(filters: &LeadFilters, changes: &[(&str, String)]) -> String {
+    let current = [
+        ("q", filters.q.clone().unwrap_or_default()),
+        ("owner", filters.owner.clone().unwrap_or_default()),
+        (
+            "created_from",
+            filters.created_from.clone().unwrap_or_default(),
+        ),
+        ("created_to", filters.created_to.clone().unwrap_or_default()),
+        ("ordering", filters.ordering.clone().unwrap_or_default()),
+        ("per_page", filters.per_page.clone().unwrap_or_default()),
+        ("page", filters.page.clone().unwrap_or_default()),
+    ];
+    let pairs: Vec<String> = current
+        .iter()
+        .map(|(key, value)| {
+            let value = changes
+                .iter()
+                .find(|(k, _)| k == key)
+                .map_or(value, |(_, v)| v);
+            (key, value)
+        })
+        .filter(|(_, value)| !value.is_empty())
+        .map(|(key, value)| format!("{key}={}", encode(value)))
+        .collect();
+    if pairs.is_empty() {
+        String::new()
+    } else {
+        format!("?{}", pairs.join("&"))
+    }
+}
+
+fn row(lead: &AdminLead) -> Value {
+    json!({
+        "id": lead.id,
+        "name": lead.name,
+        "email": lead.email,
+        "message": lead.message,
+        "owner_id": lead.owner_id,
+        "owner": lead.owner_username,
+        "created_at": lead.created_at.html(),
+        "created_display": lead.created_at.short(),
+    })
+}
+
+fn owners(choices: Vec<(i64, String)>) -> Vec<Value> {
+    choices
+        .into_iter()
+        .map(|(id, username)| json!({ "id": id, "username": username }))
+        .collect()
+}
+
+#[get("/admin/leads?<filters..>")]
+async fn list(
+    _staff: Staff,
+    view: View,
+    db: &Db,
+    filters: LeadFilters,
+) -> Result<Template, PageError> {
+    let page = service::list_leads(db, &filters).await?;
+    let (sorted, descending) = filters.order();
+    let columns: Vec<Value> = HEADERS
+        .iter()
+        .map(|(name, label)| {
+            let active = *name == sorted;
+            let next = if active && !descending { format!("-{name}") } else { name.to_string() };
+            json!({
+                "label": label,
+                "direction": active.then_some(if descending { "descending" } else { "ascending" }),
+                "url": format!("/admin/leads{}", query_with(&filters, &[("ordering", next), ("page", String::new())])),
+            })
+        })
+        .collect();
+    let here = format!("/admin/leads{}", query_with(&filters, &[]));
+    let page_url = |n: u64| {
+        format!(
+            "/admin/leads{}",
+            query_with(&filters, &[("page", n.to_string())])
+        )
+    };
+    Ok(view.render(
+        "admin/leads",
+        "admin",
+        json!({
+            "leads": page.leads.iter().map(row).collect::<Vec<_>>(),
+            "count": page.count,
+            "total": page.total,
+            "page": page.page,
+            "pages": page.pages,
+            "previous_url": (page.page > 1).then(|| page_url(page.page - 1)),
+            "next_url": (page.page < page.pages).then(|| page_url(page.page + 1)),
+            "first_url": (page.page > 1).then(|| page_url(1)),
+            "last_url": (page.page < page.pages).then(|| page_url(page.pages)),
+            "columns": columns,
+            "filters": {
+                "q": filters.q.clone().unwrap_or_default(),
+                "owner": filters.owner_id(),
+                "created_from": filters.created_from.clone().unwrap_or_default(),
+                "created_to": filters.created_to.clone().unwrap_or_default(),
+                "ordering": filters.ordering.clone().unwrap_or_default(),
+                "per_page": filters.per_page(),
+            },
+            "page_sizes": PAGE_SIZES,
+            "owners": owners(service::owner_choices(db).await?),
+            "export_url": format!("/admin/leads/export.csv{}", query_with(&filters, &[("page", String::new())])),
+            "here": here,
+        }),
+    ))
+}
+
+/// A CSV download.
+#[derive(Responder)]
+struct Csv<S> {
+    body: S,
+    content_type: ContentType,
+    disposition: Header<'static>,
+}
+
+/// Spreadsheets run cells that start with these as formulas; a leading `'`
+/// keeps them text (OWASP's CSV injection advice).
+fn csv_cell(text: &str) -> String {
+    let text = match text.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{text}"),
+        _ => text.to_owned(),
+    };
+    if text.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text
+    }
+}
+
+fn csv_line(lead: &AdminLead) -> String {
+    let cells = [
+        lead.id.to_string(),
+        csv_cell(&lead.name),
+        csv_cell(&lead.email),
+        csv_cell(&lead.message),
+        csv_cell(&lead.owner_username),
+        lead.created_at.to_string(),
+    ];
+    format!("{}\r\n", cells.join(","))
+}
+
+/// The current search, filters and sort as CSV, streamed row by row from
+/// the database, so memory stays flat however many leads match.
+#[get("/admin/leads/export.csv?<filters..>")]
+async fn export(staff: Staff, db: &Db, filters: LeadFilters) -> Csv<TextStream![String]> {
+    let pool: DbPool = (**db).clone();
+    let sql = filters.export_sql();
+    audit(
+        &staff.0,
+        "export_leads",
+        &format!("filters={:?}", query_with(&filters, &[])),
+    );
+    let body = TextStream! {
+        yield "id,name,email,message,owner,created_at\r\n".to_owned();
+        let mut rows = sql.fetch_stream::<AdminLead>(&pool);
+        while let Some(row) = rows.next().await {
+            match row {
+                Ok(lead) => yield csv_line(&lead),
+                Err(e) => {
+                    // Headers are gone already: cut the file short, loudly in the log.
+                    rocket::error!("CSV export failed midway: {e}");
+                    break;
+                }
+            }
+        }
+    };
+    Csv {
+        body,
+        content_type: ContentType::new("text", "csv").with_params(("charset", "utf-8")),
+        disposition: Header::new("Content-Disposition", "attachment; filename=\"leads.csv\""),
+    }
+}
+
+/// The bulk-action form of the list: the selected ids and what to do.
+#[derive(FromForm)]
+struct BulkAction {
+    action: String,
+    #[field(default = Vec::new())]
+    ids: Vec<i64>,
+    owner: Option<i64>,
+    #[field(default = String::from("/admin/leads"))]
+    back: String,
+}
+
+/// Where to return: only our own list, with its query string.
+fn back_to(back: &str) -> String {
+    if back.starts_with("/admin/leads") && !back.contains(['\r', '\n']) {
+        back.to_owned()
+    } else {
+        "/admin/leads".to_owned()
+    }
+}
+
+#[post("/admin/leads/action", data = "<form>")]
+async fn action(
+    staff: Staff,
+    view: View,
+    db: &Db,
+    form: Form<Lenient<BulkAction>>,
+) -> Result<rocket::Either<Template, Flash<Redirect>>, PageError> {
+    let back = back_to(&form.back);
+    if form.ids.is_empty() {
+        return Ok(rocket::Either::Right(Flash::error(
+            Redirect::to(back),
+            "Select at least one lead first.",
+        )));
+    }
+    match form.action.as_str() {
+        // Deleting asks first: the confirmation page lists what will go.
+        "delete" => {
+            let leads = service::leads_by_id(db, &form.ids).await?;
+            Ok(rocket::Either::Left(view.render(
+                "admin/confirm_delete",
+                "admin",
+                json!({ "leads": leads.iter().map(row).collect::<Vec<_>>(), "back": back }),
+            )))
+        }
+        "reassign" => {
+            let Some(owner) = form.owner else {
+                return Ok(rocket::Either::Right(Flash::error(
+                    Redirect::to(back),
+                    "Choose the new owner.",
+                )));
+            };
+            match service::reassign_leads(db, &form.ids, owner).await {
+                Ok(moved) => {
+                    audit(
+                        &staff.0,
+                        "reassign_leads",
+                        &format!("count={moved} owner_id={owner}"),
+                    );
+                    let message = format!(
+                        "Reassigned {moved} lead{}.",
+                        if moved == 1 { "" } else { "s" }
+                    );
+                    Ok(rocket::Either::Right(Flash::success(
+                        Redirect::to(back),
+                        message,
+                    )))
+                }
+                Err(crate::error::Error::NotFound) => Ok(rocket::Either::Right(Flash::error(
+                    Redirect::to(back),
+                    "That user no longer exists.",
+                ))),
+                Err(error) => Err(error.into()),
+            }
+        }
+        _ => Ok(rocket::Either::Right(Flash::error(
+            Redirect::to(back),
+            "Choose an action.",
+        ))),
+    }
+}
+
+#[post("/admin/leads/delete", data = "<form>")]
+async fn confirm_delete(
+    staff: Staff,
+    db: &Db,
+    form: Form<Lenient<BulkAction>>,
+) -> Result<Flash<Redirect>, PageError> {
+    let deleted = service::delete_leads(db, &form.ids).await?;
+    audit(&staff.0, "delete_leads", &format!("count={deleted}"));
+    let message = format!(
+        "Deleted {deleted} lead{}.",
+        if deleted == 1 { "" } else { "s" }
+    );
+    Ok(Flash::success(Redirect::to(back_to(&form.back)), message))
+}
+
+fn edit_page(
+    view: View,
+    lead: &AdminLead,
+    owners: Vec<(i64, String)>,
+    form: Value,
+    errors: Value,
+) -> Template {
+    view.render(
+        "admin/lead_edit",
+        "admin",
+        json!({ "lead": row(lead), "form": form, "errors": errors, "owners": self::owners(owners) }),
+    )
+}
+
+async fn admin_lead(db: &DbPool, id: &str) -> Result<AdminLead, PageError> {
+    let id = parse_id(id)?;
+    let found = service::leads_by_id(db, &[id]).await?;
+    found
+        .into_iter()
+        .next()
+        .ok_or(PageError(crate::error::Error::NotFound))
+}
+
+#[get("/admin/leads/<id>")]
+async fn edit_form(_staff: Staff, view: View, db: &Db, id: &str) -> Result<Template, PageError> {
+    let lead = admin_lead(db, id).await?;
+    let form = json!({ "name": lead.name, "email": lead.email, "message": lead.message, "owner": lead.owner_id });
+    Ok(edit_page(
+        view,
+        &lead,
+        service::owner_choices(db).await?,
+        form,
+        json!({}),
+    ))
+}
+
+/// Saves the fields (validated as everywhere else) and the owner.
+#[post("/admin/leads/<id>", data = "<body>")]
+async fn edit(
+    staff: Staff,
+    view: View,
+    db: &Db,
+    id: &str,
+    body: Body,
+) -> Result<FormOutcome, PageError> {
+    let lead = admin_lead(db, id).await?;
+    let input = body.input()?;
+    let owners = service::owner_choices(db).await?;
+    let result = leads::update(db, Scope::Staff, lead.id, &input, false).await;
+    let owner = input.str("owner").and_then(|o| o.parse::<i64>().ok());
+    if let (Ok(_), Some(owner)) = (&result, owner) {
+        if owner != lead.owner_id {
+            service::reassign_leads(db, &[lead.id], owner).await?;
+        }
+    }
+    Ok(FormOutcome::from_result(
+        result,
+        |saved| {
+            audit(&staff.0, "edit_lead", &format!("lead_id={}", saved.id));
+            Flash::success(
+                Redirect::to("/admin/leads"),
+                format!("Lead “{}” saved.", saved.name),
+            )
+        },
+        |errors| {
+            let form = crate::pages::kept(&input, &["name", "email", "message", "owner"]);
+            edit_page(view, &lead, owners, form, json!(errors))
+        },
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::csv_cell;
+
+    #[test]
+    fn csv_cells_are_quoted_and_formula_safe() {
+        assert_eq!(csv_cell("plain"), "plain");
+        assert_eq!(csv_cell("a,b"), "\"a,b\"");
+        assert_eq!(csv_cell("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(csv_cell("line\nbreak"), "\"line\nbreak\"");
+        assert_eq!(csv_cell("=SUM(A1)"), "'=SUM(A1)");
+        assert_eq!(csv_cell("+1"), "'+1");
+        assert_eq!(csv_cell("-1"), "'-1");
+        assert_eq!(csv_cell("@cmd"), "'@cmd");
+        assert_eq!(csv_cell("Zoë"), "Zoë");
+    }
+}

@@ -1,0 +1,428 @@
+//! Queries over every lead and user, for staff.
+
+use rocket::FromForm;
+use serde::Serialize;
+use time::macros::format_description;
+use time::{Date, PrimitiveDateTime, Time};
+
+use crate::db::{Bind, DbPool, Sql, WriteTx};
+use crate::error::Error;
+use crate::leads::list::search_terms;
+use crate::on_db;
+use crate::timestamp::Timestamp;
+
+/// The lead list's query string; every part optional, nothing an error.
+#[derive(Clone, Debug, Default, FromForm)]
+pub struct LeadFilters {
+    pub q: Option<String>,
+    pub owner: Option<String>,
+    pub created_from: Option<String>,
+    pub created_to: Option<String>,
+    pub ordering: Option<String>,
+    pub page: Option<String>,
+    pub per_page: Option<String>,
+}
+
+pub const PAGE_SIZES: [u64; 4] = [25, 50, 100, 200];
+pub const DEFAULT_PAGE_SIZE: u64 = 50;
+
+/// Sortable columns: (query name, SQL).
+pub const LEAD_COLUMNS: [(&str, &str); 6] = [
+    ("id", "leads.id"),
+    ("name", "leads.name"),
+    ("email", "leads.email"),
+    ("message", "leads.message"),
+    ("owner", "leads.owner_id"),
+    ("created", "leads.created_at"),
+];
+
+/// A lead with its owner's username.
+#[derive(Clone, Debug, Serialize, sqlx::FromRow)]
+pub struct AdminLead {
+    pub id: i64,
+    pub name: String,
+    pub email: String,
+    pub message: String,
+    pub created_at: Timestamp,
+    pub owner_id: i64,
+    pub owner_username: String,
+}
+
+const LEAD_SELECT: &str =
+    "SELECT leads.id, leads.name, leads.email, leads.message, leads.created_at, \
+                           leads.owner_id, users.username AS owner_username";
+
+fn parse_date(text: Option<&str>) -> Option<Date> {
+    let format = format_description!("[year]-[month]-[day]");
+    text.and_then(|t| Date::parse(t.trim(), &format).ok())
+}
+
+fn start_of(date: Date) -> Timestamp {
+    let at = PrimitiveDateTime::new(date, Time::MIDNIGHT).assume_utc();
+    Timestamp((at.unix_timestamp_nanos() / 1_000) as i64)
+}
+
+impl LeadFilters {
+    pub fn owner_id(&self) -> Option<i64> {
+        self.owner.as_deref().and_then(|o| o.parse().ok())
+    }
+
+    pub fn per_page(&self) -> u64 {
+        let asked = self.per_page.as_deref().and_then(|p| p.parse().ok());
+        asked
+            .filter(|p| PAGE_SIZES.contains(p))
+            .unwrap_or(DEFAULT_PAGE_SIZE)
+    }
+
+    pub fn page(&self) -> u64 {
+        self.page
+            .as_deref()
+            .and_then(|p| p.parse().ok())
+            .filter(|p| *p > 0)
+            .unwrap_or(1)
+    }
+
+    /// The sort column's query name and direction; newest first by default.
+    pub fn order(&self) -> (&'static str, bool) {
+        let asked = self.ordering.as_deref().unwrap_or("");
+        let (name, descending) = match asked.strip_prefix('-') {
+            Some(name) => (name, true),
+            None => (asked, false),
+        };
+        match LEAD_COLUMNS.iter().find(|(n, _)| *n == name) {
+            Some((name, _)) => (name, descending),
+            None => ("id", true),
+        }
+    }
+
+    /// `FROM … WHERE …` for these filters (shared by the count, the page and the export).
+    fn filtered(&self) -> Sql {
+        let mut sql = Sql::new(" FROM leads JOIN users ON users.id = leads.owner_id WHERE 1 = 1");
+        if let Some(owner) = self.owner_id() {
+            sql.push(" AND leads.owner_id = ");
+            sql.bind(Bind::Int(owner));
+        }
+        if let Some(from) = parse_date(self.created_from.as_deref()) {
+            sql.push(" AND leads.created_at >= ");
+            sql.bind(Bind::Int(start_of(from).0));
+        }
+        if let Some(to) = parse_date(self.created_to.as_deref()).and_then(|d| d.next_day()) {
+            sql.push(" AND leads.created_at < ");
+            sql.bind(Bind::Int(start_of(to).0));
+        }
+        let columns = [
+            "leads.name",
+            "leads.email",
+            "leads.message",
+            "users.username",
+        ];
+        sql.push_search(&search_terms(self.q.as_deref()), &columns, 500);
+        sql
+    }
+
+    fn ordered(&self, sql: &mut Sql) {
+        let (name, descending) = self.order();
+        let column = LEAD_COLUMNS
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map_or("leads.id", |(_, c)| *c);
+        let direction = if descending { "DESC" } else { "ASC" };
+        if column == "leads.id" {
+            sql.push(&format!(" ORDER BY leads.id {direction}"));
+        } else {
+            sql.push(&format!(
+                " ORDER BY {column} {direction}, leads.id {direction}"
+            ));
+        }
+    }
+
+    /// Every matching lead in order, for the CSV export.
+    pub fn export_sql(&self) -> Sql {
+        let mut sql = self.filtered().prefixed(LEAD_SELECT);
+        self.ordered(&mut sql);
+        sql
+    }
+}
+
+/// One page of the admin lead list.
+pub struct LeadPage {
+    pub leads: Vec<AdminLead>,
+    /// Matches for the filters, and leads in all.
+    pub count: i64,
+    pub total: i64,
+    pub page: u64,
+    pub pages: u64,
+}
+
+pub async fn list_leads(db: &DbPool, filters: &LeadFilters) -> Result<LeadPage, Error> {
+    let filtered = filters.filtered();
+    let count = filtered
+        .prefixed("SELECT CAST(COUNT(*) AS BIGINT)")
+        .fetch_count(db)
+        .await?;
+    let total = Sql::new("SELECT CAST(COUNT(*) AS BIGINT) FROM leads")
+        .fetch_count(db)
+        .await?;
+    let per_page = filters.per_page();
+    let pages = (count.max(0) as u64).div_ceil(per_page).max(1);
+    let page = filters.page().min(pages);
+
+    let mut sql = filtered.prefixed(LEAD_SELECT);
+    filters.ordered(&mut sql);
+    sql.push(" LIMIT ");
+    sql.bind(Bind::Int(per_page as i64));
+    sql.push(" OFFSET ");
+    sql.bind(Bind::Int(((page - 1) * per_page) as i64));
+    let leads = sql.fetch_all(db).await?;
+    Ok(LeadPage {
+        leads,
+        count,
+        total,
+        page,
+        pages,
+    })
+}
+
+/// `column IN ($a, $b, …)` over `ids`.
+fn in_list(sql: &mut Sql, column: &str, ids: &[i64]) {
+    sql.push(&format!(" {column} IN ("));
+    for (i, id) in ids.iter().enumerate() {
+        if i > 0 {
+            sql.push(", ");
+        }
+        sql.bind(Bind::Int(*id));
+    }
+    sql.push(")");
+}
+
+pub async fn leads_by_id(db: &DbPool, ids: &[i64]) -> Result<Vec<AdminLead>, Error> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut sql = Sql::new(LEAD_SELECT);
+    sql.push(" FROM leads JOIN users ON users.id = leads.owner_id WHERE");
+    in_list(&mut sql, "leads.id", ids);
+    sql.push(" ORDER BY leads.id");
+    Ok(sql.fetch_all(db).await?)
+}
+
+pub async fn delete_leads(db: &DbPool, ids: &[i64]) -> Result<u64, Error> {
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    let mut sql = Sql::new("DELETE FROM leads WHERE");
+    in_list(&mut sql, "id", ids);
+    Ok(sql.execute(db).await?)
+}
+
+/// Gives the leads to `owner`; `NotFound` if no such user.
+pub async fn reassign_leads(db: &DbPool, ids: &[i64], owner: i64) -> Result<u64, Error> {
+    if user_by_id(db, owner).await?.is_none() {
+        return Err(Error::NotFound);
+    }
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    let mut sql = Sql::new("UPDATE leads SET owner_id = ");
+    sql.bind(Bind::Int(owner));
+    sql.push(" WHERE");
+    in_list(&mut sql, "id", ids);
+    // A user deleted meanwhile fails the foreign key: "not found", not a 500.
+    sql.execute(db)
+        .await
+        .map_err(|e| match e.as_database_error() {
+            Some(db_err) if db_err.is_foreign_key_violation() => Error::NotFound,
+            _ => e.into(),
+        })
+}
+
+/// (id, username) of every user, for owner pickers.
+pub async fn owner_choices(db: &DbPool) -> Result<Vec<(i64, String)>, Error> {
+    Ok(on_db!(db, |c| sqlx::query_as(
+        "SELECT id, username FROM users ORDER BY username_key"
+    )
+    .fetch_all(c)
+    .await)?)
+}
+
+/// A user as the admin list shows them.
+#[derive(Clone, Debug, Serialize, sqlx::FromRow)]
+pub struct AdminUser {
+    pub id: i64,
+    pub username: String,
+    pub email: String,
+    pub is_staff: bool,
+    pub is_active: bool,
+    pub date_joined: Timestamp,
+    pub last_login: Option<Timestamp>,
+    pub lead_count: i64,
+    pub token_count: i64,
+}
+
+#[derive(Clone, Debug, Default, FromForm)]
+pub struct UserFilters {
+    pub q: Option<String>,
+    pub ordering: Option<String>,
+    pub page: Option<String>,
+}
+
+pub const USER_COLUMNS: [(&str, &str); 8] = [
+    ("username", "users.username_key"),
+    ("email", "users.email"),
+    ("leads", "lead_count"),
+    ("tokens", "token_count"),
+    ("last_login", "users.last_login"),
+    ("joined", "users.date_joined"),
+    ("staff", "users.is_staff"),
+    ("active", "users.is_active"),
+];
+pub const USERS_PER_PAGE: u64 = 50;
+
+impl UserFilters {
+    pub fn order(&self) -> (&'static str, bool) {
+        let asked = self.ordering.as_deref().unwrap_or("");
+        let (name, descending) = match asked.strip_prefix('-') {
+            Some(name) => (name, true),
+            None => (asked, false),
+        };
+        match USER_COLUMNS.iter().find(|(n, _)| *n == name) {
+            Some((name, _)) => (name, descending),
+            None => ("username", false),
+        }
+    }
+
+    pub fn page(&self) -> u64 {
+        self.page
+            .as_deref()
+            .and_then(|p| p.parse().ok())
+            .filter(|p| *p > 0)
+            .unwrap_or(1)
+    }
+}
+
+pub struct UserPage {
+    pub users: Vec<AdminUser>,
+    pub count: i64,
+    pub total: i64,
+    pub page: u64,
+    pub pages: u64,
+}
+
+pub async fn list_users(db: &DbPool, filters: &UserFilters) -> Result<UserPage, Error> {
+    let terms = search_terms(filters.q.as_deref());
+    let searched = |sql: &mut Sql| {
+        sql.push(" FROM users WHERE 1 = 1");
+        sql.push_search(&terms, &["users.username", "users.email"], 254);
+    };
+    let mut counting = Sql::new("SELECT CAST(COUNT(*) AS BIGINT)");
+    searched(&mut counting);
+    let count = counting.fetch_count(db).await?;
+    let total = Sql::new("SELECT CAST(COUNT(*) AS BIGINT) FROM users")
+        .fetch_count(db)
+        .await?;
+    let pages = (count.max(0) as u64).div_ceil(USERS_PER_PAGE).max(1);
+    let page = filters.page().min(pages);
+
+    let mut sql = Sql::new(
+        "SELECT users.id, users.username, users.email, users.is_staff, users.is_active, \
+         users.date_joined, users.last_login, \
+         (SELECT CAST(COUNT(*) AS BIGINT) FROM leads WHERE leads.owner_id = users.id) AS lead_count, \
+         (SELECT CAST(COUNT(*) AS BIGINT) FROM auth_tokens WHERE auth_tokens.user_id = users.id \
+            AND (auth_tokens.expiry IS NULL OR auth_tokens.expiry > ",
+    );
+    sql.bind(Bind::Int(Timestamp::now().0));
+    sql.push(")) AS token_count");
+    searched(&mut sql);
+    let (name, descending) = filters.order();
+    let column = USER_COLUMNS
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map_or("users.username_key", |(_, c)| *c);
+    let direction = if descending { "DESC" } else { "ASC" };
+    sql.push(&format!(
+        " ORDER BY {column} {direction}, users.id {direction} LIMIT "
+    ));
+    sql.bind(Bind::Int(USERS_PER_PAGE as i64));
+    sql.push(" OFFSET ");
+    sql.bind(Bind::Int(((page - 1) * USERS_PER_PAGE) as i64));
+    let users = sql.fetch_all(db).await?;
+    Ok(UserPage {
+        users,
+        count,
+        total,
+        page,
+        pages,
+    })
+}
+
+pub async fn user_by_id(db: &DbPool, id: i64) -> Result<Option<(i64, String)>, Error> {
+    Ok(on_db!(db, |c| sqlx::query_as(
+        "SELECT id, username FROM users WHERE id = $1"
+    )
+    .bind(id)
+    .fetch_optional(c)
+    .await)?)
+}
+
+/// What staff can do to a user account.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum UserAction {
+    Deactivate,
+    Activate,
+    GrantStaff,
+    RevokeStaff,
+}
+
+impl UserAction {
+    pub fn parse(name: &str) -> Option<Self> {
+        Some(match name {
+            "deactivate" => UserAction::Deactivate,
+            "activate" => UserAction::Activate,
+            "grant-staff" => UserAction::GrantStaff,
+            "revoke-staff" => UserAction::RevokeStaff,
+            _ => return None,
+        })
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            UserAction::Deactivate => "deactivate",
+            UserAction::Activate => "activate",
+            UserAction::GrantStaff => "grant-staff",
+            UserAction::RevokeStaff => "revoke-staff",
+        }
+    }
+}
+
+/// Applies `action` to the user; deactivation revokes all their tokens in
+/// the same transaction, so no request of theirs succeeds afterwards.
+pub async fn apply_user_action(db: &DbPool, user_id: i64, action: UserAction) -> Result<(), Error> {
+    let (column, value) = match action {
+        UserAction::Deactivate => ("is_active", false),
+        UserAction::Activate => ("is_active", true),
+        UserAction::GrantStaff => ("is_staff", true),
+        UserAction::RevokeStaff => ("is_staff", false),
+    };
+    let mut tx: WriteTx = db.begin_write().await?;
+    let sql = format!("UPDATE users SET {column} = $1 WHERE id = $2");
+    let changed = on_db!(tx, |c| sqlx::query(&sql)
+        .bind(value)
+        .bind(user_id)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
+    if changed == 0 {
+        return Err(Error::NotFound);
+    }
+    if action == UserAction::Deactivate {
+        on_db!(tx, |c| sqlx::query(
+            "DELETE FROM auth_tokens WHERE user_id = $1"
+        )
+        .bind(user_id)
+        .execute(c)
+        .await
+        .map(drop))?;
+    }
+    tx.commit().await?;
+    Ok(())
+}

@@ -1,0 +1,142 @@
+//! `/admin/users`: every user with their lead and token counts; deactivate,
+//! reactivate, grant and revoke staff.
+
+use rocket::response::{Flash, Redirect};
+use rocket::{get, post, routes, Route};
+use rocket_dyn_templates::Template;
+use serde_json::{json, Value};
+
+use crate::db::Db;
+use crate::http::url::encode;
+use crate::pages::{PageError, View};
+
+use super::service::{self, AdminUser, UserAction, UserFilters};
+use super::{audit, Staff};
+
+pub fn routes() -> Vec<Route> {
+    routes![list, act]
+}
+
+const HEADERS: [(&str, &str); 8] = [
+    ("username", "Username"),
+    ("email", "Email"),
+    ("leads", "Leads"),
+    ("tokens", "Live tokens"),
+    ("last_login", "Last login"),
+    ("joined", "Joined"),
+    ("staff", "Staff"),
+    ("active", "Active"),
+];
+
+fn list_url(q: &str, ordering: &str, page: u64) -> String {
+    let mut pairs = Vec::new();
+    if !q.is_empty() {
+        pairs.push(format!("q={}", encode(q)));
+    }
+    if !ordering.is_empty() {
+        pairs.push(format!("ordering={}", encode(ordering)));
+    }
+    if page > 1 {
+        pairs.push(format!("page={page}"));
+    }
+    if pairs.is_empty() {
+        "/admin/users".to_owned()
+    } else {
+        format!("/admin/users?{}", pairs.join("&"))
+    }
+}
+
+fn row(user: &AdminUser, me: i64) -> Value {
+    json!({
+        "id": user.id,
+        "username": user.username,
+        "email": user.email,
+        "is_staff": user.is_staff,
+        "is_active": user.is_active,
+        "lead_count": user.lead_count,
+        "token_count": user.token_count,
+        "last_login": user.last_login.map(|t| t.html()),
+        "last_login_display": user.last_login.map(|t| t.short()),
+        "joined": user.date_joined.html(),
+        "joined_display": user.date_joined.short(),
+        "is_me": user.id == me,
+    })
+}
+
+#[get("/admin/users?<filters..>")]
+async fn list(
+    staff: Staff,
+    view: View,
+    db: &Db,
+    filters: UserFilters,
+) -> Result<Template, PageError> {
+    let page = service::list_users(db, &filters).await?;
+    let q = filters.q.clone().unwrap_or_default();
+    let ordering = filters.ordering.clone().unwrap_or_default();
+    let (sorted, descending) = filters.order();
+    let columns: Vec<Value> = HEADERS
+        .iter()
+        .map(|(name, label)| {
+            let active = *name == sorted;
+            let next = if active && !descending {
+                format!("-{name}")
+            } else {
+                name.to_string()
+            };
+            json!({
+                "label": label,
+                "direction": active.then_some(if descending { "descending" } else { "ascending" }),
+                "url": list_url(&q, &next, 1),
+            })
+        })
+        .collect();
+    Ok(view.render(
+        "admin/users",
+        "admin",
+        json!({
+            "users": page.users.iter().map(|u| row(u, staff.0.user.id)).collect::<Vec<_>>(),
+            "count": page.count,
+            "total": page.total,
+            "page": page.page,
+            "pages": page.pages,
+            "previous_url": (page.page > 1).then(|| list_url(&q, &ordering, page.page - 1)),
+            "next_url": (page.page < page.pages).then(|| list_url(&q, &ordering, page.page + 1)),
+            "columns": columns,
+            "q": q,
+            "here": list_url(&q, &ordering, page.page),
+        }),
+    ))
+}
+
+/// Deactivate, activate, grant-staff, revoke-staff. Staff cannot lock
+/// themselves out: no deactivating or un-staffing one's own account.
+#[post("/admin/users/<id>/<action>")]
+async fn act(staff: Staff, db: &Db, id: i64, action: &str) -> Result<Flash<Redirect>, PageError> {
+    let back = Redirect::to("/admin/users");
+    let Some(action) = UserAction::parse(action) else {
+        return Err(PageError(crate::error::Error::NotFound));
+    };
+    let Some((_, username)) = service::user_by_id(db, id).await? else {
+        return Err(PageError(crate::error::Error::NotFound));
+    };
+    let own = id == staff.0.user.id;
+    if own && matches!(action, UserAction::Deactivate | UserAction::RevokeStaff) {
+        return Ok(Flash::error(
+            back,
+            "You cannot deactivate yourself or remove your own staff status.",
+        ));
+    }
+    service::apply_user_action(db, id, action).await?;
+    audit(
+        &staff.0,
+        action.name(),
+        &format!("user_id={id} username={username}"),
+    );
+    let done = match action {
+        UserAction::Deactivate => format!("Deactivated {username}; their sessions were revoked."),
+        UserAction::Activate => format!("Reactivated {username}."),
+        UserAction::GrantStaff => format!("{username} is now staff."),
+        UserAction::RevokeStaff => format!("{username} is no longer staff."),
+    };
+    Ok(Flash::success(back, done))
+}
