@@ -4,6 +4,7 @@
 mod browser;
 mod helpers;
 
+mod admin;
 mod auth;
 mod concurrency;
 mod errors;
