@@ -87,6 +87,10 @@ stop_server
 step "Browser journey in headless Chromium (release build, SQLite)"
 rm -rf tests/artifacts
 start_server browser "sqlite://$WORK/browser/leads.db" 18083
+export ADMIN_USER="admin_e2e" ADMIN_PASSWORD="Admin-e2e-Passphrase-42"
+LEADS_PASSWORD="$ADMIN_PASSWORD" ROCKET_CONFIG="$ROOT/Rocket.toml" \
+  ROCKET_DATABASES="{leads={url=\"sqlite://$WORK/browser/leads.db\"}}" \
+  "$BIN" createsuperuser --username "$ADMIN_USER" --email admin@example.com
 (cd tests/e2e && BASE_URL=http://127.0.0.1:18083 node --test --test-concurrency=1 2>&1) | tee "$WORK/e2e.log"
 grep -q "^# fail 0" "$WORK/e2e.log"
 echo "Screenshots: tests/artifacts/screenshots/"
