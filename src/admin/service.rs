@@ -95,9 +95,16 @@ impl LeadFilters {
         }
     }
 
-    /// `FROM … WHERE …` for these filters (shared by the count, the page and the export).
-    fn filtered(&self) -> Sql {
-        let mut sql = Sql::new(" FROM leads JOIN users ON users.id = leads.owner_id WHERE 1 = 1");
+    /// Appends `FROM … WHERE …` for these filters (shared by the count, the
+    /// page and the export). Users are joined only when needed: to search
+    /// their usernames, or to show them.
+    fn push_filters(&self, sql: &mut Sql, show_owner: bool) {
+        let terms = search_terms(self.q.as_deref());
+        sql.push(" FROM leads");
+        if show_owner || !terms.is_empty() {
+            sql.push(" JOIN users ON users.id = leads.owner_id");
+        }
+        sql.push(" WHERE 1 = 1");
         if let Some(owner) = self.owner_id() {
             sql.push(" AND leads.owner_id = ");
             sql.bind(Bind::Int(owner));
@@ -110,14 +117,8 @@ impl LeadFilters {
             sql.push(" AND leads.created_at < ");
             sql.bind(Bind::Int(start_of(to).0));
         }
-        let columns = [
-            "leads.name",
-            "leads.email",
-            "leads.message",
-            "users.username",
-        ];
-        sql.push_search(&search_terms(self.q.as_deref()), &columns, 500);
-        sql
+        let columns = ["leads.name", "leads.email", "leads.message", "users.username"];
+        sql.push_search(&terms, &columns, 500);
     }
 
     fn ordered(&self, sql: &mut Sql) {
@@ -138,7 +139,8 @@ impl LeadFilters {
 
     /// Every matching lead in order, for the CSV export.
     pub fn export_sql(&self) -> Sql {
-        let mut sql = self.filtered().prefixed(LEAD_SELECT);
+        let mut sql = Sql::new(LEAD_SELECT);
+        self.push_filters(&mut sql, true);
         self.ordered(&mut sql);
         sql
     }
@@ -155,11 +157,9 @@ pub struct LeadPage {
 }
 
 pub async fn list_leads(db: &DbPool, filters: &LeadFilters) -> Result<LeadPage, Error> {
-    let filtered = filters.filtered();
-    let count = filtered
-        .prefixed("SELECT CAST(COUNT(*) AS BIGINT)")
-        .fetch_count(db)
-        .await?;
+    let mut counting = Sql::new("SELECT CAST(COUNT(*) AS BIGINT)");
+    filters.push_filters(&mut counting, false);
+    let count = counting.fetch_count(db).await?;
     let total = Sql::new("SELECT CAST(COUNT(*) AS BIGINT) FROM leads")
         .fetch_count(db)
         .await?;
@@ -167,12 +167,19 @@ pub async fn list_leads(db: &DbPool, filters: &LeadFilters) -> Result<LeadPage, 
     let pages = (count.max(0) as u64).div_ceil(per_page).max(1);
     let page = filters.page().min(pages);
 
-    let mut sql = filtered.prefixed(LEAD_SELECT);
+    // A deferred join: the page's ids come from the leads table and its
+    // indexes alone (deep offsets walk an index, not a join); only those
+    // rows are then joined to their owners.
+    let mut sql = Sql::new(LEAD_SELECT);
+    sql.push(" FROM leads JOIN users ON users.id = leads.owner_id WHERE leads.id IN (SELECT leads.id");
+    filters.push_filters(&mut sql, false);
     filters.ordered(&mut sql);
     sql.push(" LIMIT ");
     sql.bind(Bind::Int(per_page as i64));
     sql.push(" OFFSET ");
     sql.bind(Bind::Int(((page - 1) * per_page) as i64));
+    sql.push(")");
+    filters.ordered(&mut sql);
     let leads = sql.fetch_all(db).await?;
     Ok(LeadPage {
         leads,
