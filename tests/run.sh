@@ -49,11 +49,18 @@ BIN="$ROOT/target/release/leads"
 
 WORK=$(mktemp -d)
 SERVER_PID=""
-PG_DB=""
+PG_DBS=""
 cleanup() {
   [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null || true
-  [ -n "$PG_DB" ] && psql -q -h 127.0.0.1 -U postgres -c "DROP DATABASE IF EXISTS $PG_DB WITH (FORCE)" >/dev/null 2>&1 || true
+  for db in $PG_DBS; do
+    psql -q -h 127.0.0.1 -U postgres -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1 || true
+  done
   rm -rf "$WORK"
+}
+# new_pg_database NAME: a fresh database, dropped on exit.
+new_pg_database() {
+  psql -q -h 127.0.0.1 -U postgres -c "CREATE DATABASE $1" >/dev/null
+  PG_DBS="$PG_DBS $1"
 }
 trap cleanup EXIT
 
@@ -74,14 +81,13 @@ stop_server() { kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true; SERV
 
 step "Postman collection with newman, SQLite"
 start_server sqlite "sqlite://$WORK/sqlite/leads.db" 18081
-bash tests/postman/run-newman.sh http://127.0.0.1:18081
+bash tests/postman/run-newman.sh http://127.0.0.1:18081 | tee "$WORK/newman-sqlite.log"
 stop_server
 
 step "Postman collection with newman, PostgreSQL"
-PG_DB="leads_newman_$$"
-psql -q -h 127.0.0.1 -U postgres -c "CREATE DATABASE $PG_DB" >/dev/null
-start_server postgres "postgres://postgres@127.0.0.1:5432/$PG_DB" 18082
-bash tests/postman/run-newman.sh http://127.0.0.1:18082
+new_pg_database "leads_newman_$$"
+start_server postgres "postgres://postgres@127.0.0.1:5432/leads_newman_$$" 18082
+bash tests/postman/run-newman.sh http://127.0.0.1:18082 | tee "$WORK/newman-postgres.log"
 stop_server
 
 step "Browser journey in headless Chromium (release build, SQLite)"
@@ -106,4 +112,21 @@ python3 tests/perf/login_timing.py http://127.0.0.1:18084
 python3 tests/perf/page_timing.py http://127.0.0.1:18084
 stop_server
 
+step "Admin pages over 100,000 leads and 1,000 users (release build, SQLite)"
+start_server admin-sqlite "sqlite://$WORK/admin-sqlite/leads.db" 18085
+python3 tests/perf/admin_timing.py http://127.0.0.1:18085 "$SERVER_PID" "sqlite:$WORK/admin-sqlite/leads.db"
+stop_server
+
+step "Admin pages over 100,000 leads and 1,000 users (release build, PostgreSQL)"
+new_pg_database "leads_admin_$$"
+start_server admin-postgres "postgres://postgres@127.0.0.1:5432/leads_admin_$$" 18086
+python3 tests/perf/admin_timing.py http://127.0.0.1:18086 "$SERVER_PID" "postgres:postgres://postgres@127.0.0.1:5432/leads_admin_$$"
+stop_server
+
 step "All test stages passed"
+# One closing tally: Rust tests, newman assertions, browser tests.
+rust=$(grep -o "test result: ok. [0-9]* passed" /tmp/leads-cargo-test.log | awk '{s+=$4} END {print s+0}')
+newman=$(cat "$WORK"/newman-*.log | grep -o "assertions[^0-9]*[0-9]*" | grep -o "[0-9]*$" | awk '{s+=$1} END {print s+0}')
+browser=$(grep -o "^# pass [0-9]*" "$WORK/e2e.log" | awk '{s+=$3} END {print s+0}')
+echo "rust tests: $rust, newman assertions: $newman, browser tests: $browser"
+echo "$((rust + newman + browser)) passed, 0 failed"
