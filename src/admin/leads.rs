@@ -94,7 +94,7 @@ async fn list(
     filters: LeadFilters,
 ) -> Result<Template, PageError> {
     let page = service::list_leads(db, &filters).await?;
-    let (sorted, descending) = filters.order();
+    let (sorted, _, descending) = filters.order();
     let columns: Vec<Value> = HEADERS
         .iter()
         .map(|(name, label)| {

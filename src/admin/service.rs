@@ -11,6 +11,37 @@ use crate::leads::list::search_terms;
 use crate::on_db;
 use crate::timestamp::Timestamp;
 
+/// `name` or `-name` among `columns` (query name, SQL): the column's name,
+/// its SQL and whether descending; unknown names give `default`.
+fn sort_by(
+    asked: Option<&str>,
+    columns: &[(&'static str, &'static str)],
+    default: (&'static str, bool),
+) -> (&'static str, &'static str, bool) {
+    let asked = asked.unwrap_or("");
+    let (name, descending) = match asked.strip_prefix('-') {
+        Some(name) => (name, true),
+        None => (asked, false),
+    };
+    let find = |name: &str| columns.iter().find(|(n, _)| *n == name).copied();
+    match (find(name), find(default.0)) {
+        (Some((name, column)), _) => (name, column, descending),
+        (None, Some((name, column))) => (name, column, default.1),
+        (None, None) => (columns[0].0, columns[0].1, default.1),
+    }
+}
+
+/// The page asked for, from 1 (`last` for the last one); clamped to the list later.
+fn page_number(asked: Option<&str>) -> u64 {
+    match asked {
+        Some("last") => u64::MAX,
+        page => page
+            .and_then(|p| p.parse().ok())
+            .filter(|p| *p > 0)
+            .unwrap_or(1),
+    }
+}
+
 /// The lead list's query string; every part optional, nothing an error.
 #[derive(Clone, Debug, Default, FromForm)]
 pub struct LeadFilters {
@@ -82,17 +113,9 @@ impl LeadFilters {
             .unwrap_or(1)
     }
 
-    /// The sort column's query name and direction; newest first by default.
-    pub fn order(&self) -> (&'static str, bool) {
-        let asked = self.ordering.as_deref().unwrap_or("");
-        let (name, descending) = match asked.strip_prefix('-') {
-            Some(name) => (name, true),
-            None => (asked, false),
-        };
-        match LEAD_COLUMNS.iter().find(|(n, _)| *n == name) {
-            Some((name, _)) => (name, descending),
-            None => ("id", true),
-        }
+    /// The sort column's query name, SQL and direction; newest first by default.
+    pub fn order(&self) -> (&'static str, &'static str, bool) {
+        sort_by(self.ordering.as_deref(), &LEAD_COLUMNS, ("id", true))
     }
 
     /// Appends `FROM … WHERE …` for these filters (shared by the count, the
@@ -117,16 +140,17 @@ impl LeadFilters {
             sql.push(" AND leads.created_at < ");
             sql.bind(Bind::Int(start_of(to).0));
         }
-        let columns = ["leads.name", "leads.email", "leads.message", "users.username"];
+        let columns = [
+            "leads.name",
+            "leads.email",
+            "leads.message",
+            "users.username",
+        ];
         sql.push_search(&terms, &columns, 500);
     }
 
     fn ordered(&self, sql: &mut Sql) {
-        let (name, descending) = self.order();
-        let column = LEAD_COLUMNS
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map_or("leads.id", |(_, c)| *c);
+        let (_, column, descending) = self.order();
         let direction = if descending { "DESC" } else { "ASC" };
         if column == "leads.id" {
             sql.push(&format!(" ORDER BY leads.id {direction}"));
@@ -171,7 +195,9 @@ pub async fn list_leads(db: &DbPool, filters: &LeadFilters) -> Result<LeadPage, 
     // indexes alone (deep offsets walk an index, not a join); only those
     // rows are then joined to their owners.
     let mut sql = Sql::new(LEAD_SELECT);
-    sql.push(" FROM leads JOIN users ON users.id = leads.owner_id WHERE leads.id IN (SELECT leads.id");
+    sql.push(
+        " FROM leads JOIN users ON users.id = leads.owner_id WHERE leads.id IN (SELECT leads.id",
+    );
     filters.push_filters(&mut sql, false);
     filters.ordered(&mut sql);
     sql.push(" LIMIT ");
@@ -286,24 +312,12 @@ pub const USER_COLUMNS: [(&str, &str); 8] = [
 pub const USERS_PER_PAGE: u64 = 50;
 
 impl UserFilters {
-    pub fn order(&self) -> (&'static str, bool) {
-        let asked = self.ordering.as_deref().unwrap_or("");
-        let (name, descending) = match asked.strip_prefix('-') {
-            Some(name) => (name, true),
-            None => (asked, false),
-        };
-        match USER_COLUMNS.iter().find(|(n, _)| *n == name) {
-            Some((name, _)) => (name, descending),
-            None => ("username", false),
-        }
+    pub fn order(&self) -> (&'static str, &'static str, bool) {
+        sort_by(self.ordering.as_deref(), &USER_COLUMNS, ("username", false))
     }
 
     pub fn page(&self) -> u64 {
-        self.page
-            .as_deref()
-            .and_then(|p| p.parse().ok())
-            .filter(|p| *p > 0)
-            .unwrap_or(1)
+        page_number(self.page.as_deref())
     }
 }
 
@@ -340,11 +354,7 @@ pub async fn list_users(db: &DbPool, filters: &UserFilters) -> Result<UserPage, 
     sql.bind(Bind::Int(Timestamp::now().0));
     sql.push(")) AS token_count");
     searched(&mut sql);
-    let (name, descending) = filters.order();
-    let column = USER_COLUMNS
-        .iter()
-        .find(|(n, _)| *n == name)
-        .map_or("users.username_key", |(_, c)| *c);
+    let (_, column, descending) = filters.order();
     let direction = if descending { "DESC" } else { "ASC" };
     sql.push(&format!(
         " ORDER BY {column} {direction}, users.id {direction} LIMIT "

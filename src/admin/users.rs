@@ -73,7 +73,7 @@ async fn list(
     let page = service::list_users(db, &filters).await?;
     let q = filters.q.clone().unwrap_or_default();
     let ordering = filters.ordering.clone().unwrap_or_default();
-    let (sorted, descending) = filters.order();
+    let (sorted, _, descending) = filters.order();
     let columns: Vec<Value> = HEADERS
         .iter()
         .map(|(name, label)| {

@@ -8,14 +8,14 @@ use rocket::{get, post, routes, Route, State};
 use rocket_dyn_templates::Template;
 use serde_json::json;
 
-use crate::auth::csrf::{self, CsrfKey};
+use crate::auth::csrf;
 use crate::auth::{cookie, service, Auth, MaybeAuth};
 use crate::config::Settings;
 use crate::db::Db;
 use crate::error::{Error, FieldErrors};
 use crate::http::{Body, UserAgent};
 
-use super::view::{kept, FormOutcome, PageError, View};
+use super::view::{kept, page_state, FormOutcome, PageError, View};
 
 pub fn routes() -> Vec<Route> {
     routes![home, signup_form, signup, login_form, login, logout]
@@ -41,10 +41,9 @@ impl<'r> FromRequest<'r> for AnonymousCsrf {
     type Error = Error;
 
     async fn from_request(req: &'r Request<'_>) -> Outcome<Self, Error> {
-        let rocket = req.rocket();
-        let (Some(settings), Some(key)) = (rocket.state::<Settings>(), rocket.state::<CsrfKey>())
-        else {
-            return Outcome::Error((Status::InternalServerError, Error::Internal));
+        let (settings, key) = match page_state(req) {
+            Ok(state) => state,
+            Err(failure) => return Outcome::Error(failure),
         };
         let checked = match cookie::csrf_seed(req, settings) {
             Some(seed) => csrf::check(req, &key.for_seed(seed)),

@@ -37,15 +37,25 @@ impl View {
     }
 }
 
+/// The settings and CSRF key that the page guards need.
+pub(super) fn page_state<'r>(
+    req: &'r Request<'_>,
+) -> Result<(&'r Settings, &'r CsrfKey), (Status, Error)> {
+    let rocket = req.rocket();
+    match (rocket.state::<Settings>(), rocket.state::<CsrfKey>()) {
+        (Some(settings), Some(key)) => Ok((settings, key)),
+        _ => Err((Status::InternalServerError, Error::Internal)),
+    }
+}
+
 #[rocket::async_trait]
 impl<'r> FromRequest<'r> for View {
     type Error = Error;
 
     async fn from_request(req: &'r Request<'_>) -> Outcome<Self, Error> {
-        let rocket = req.rocket();
-        let (Some(settings), Some(key)) = (rocket.state::<Settings>(), rocket.state::<CsrfKey>())
-        else {
-            return Outcome::Error((Status::InternalServerError, Error::Internal));
+        let (settings, key) = match page_state(req) {
+            Ok(state) => state,
+            Err(failure) => return Outcome::Error(failure),
         };
         let found = match guard::conclusion(req).await {
             Ok(found) => found.clone(),
