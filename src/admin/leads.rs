@@ -183,7 +183,7 @@ fn csv_line(lead: &AdminLead) -> String {
 #[get("/admin/leads/export.csv?<filters..>")]
 async fn export(staff: Staff, db: &Db, filters: LeadFilters) -> Csv<TextStream![String]> {
     let pool: DbPool = (**db).clone();
-    let sql = filters.export_sql();
+    let sql = filters.export_sql(&pool);
     audit(
         &staff.0,
         "export_leads",

@@ -64,19 +64,34 @@ impl Sql {
         format!("${}", self.binds.len())
     }
 
-    /// Appends ` AND (...)` for each term: the term appears, case-insensitively,
-    /// in one of `columns`. A term longer than `longest` (the widest column)
-    /// matches nothing, which also spares SQLite a LIKE pattern past its limit.
-    pub fn push_search(&mut self, terms: &[String], columns: &[&str], longest: usize) -> &mut Self {
+    /// Appends ` AND (…)` for each term: the term appears, case-insensitively,
+    /// in one of `fields`, templates in which `{like}` stands for the
+    /// comparison (`leads.name {like}`). That is `ILIKE` on PostgreSQL and
+    /// `LIKE` on SQLite, whose LIKE already ignores (ASCII) case: the same
+    /// matches as `lower(x) LIKE lower(p)`, without a function call per row.
+    /// A term longer than `longest` (the widest field) matches nothing, which
+    /// also spares SQLite a LIKE pattern past its limit.
+    pub fn push_search(
+        &mut self,
+        db: &DbPool,
+        terms: &[String],
+        fields: &[&str],
+        longest: usize,
+    ) -> &mut Self {
+        let operator = match db {
+            super::Backend::Sqlite(_) => "LIKE",
+            super::Backend::Postgres(_) => "ILIKE",
+        };
         for term in terms {
             if term.chars().count() > longest {
                 self.push(" AND 1 = 0");
                 continue;
             }
             let pattern = self.placeholder_for(Bind::Text(contains_pattern(term)));
-            let conditions: Vec<String> = columns
+            let like = format!("{operator} {pattern} ESCAPE '\\'");
+            let conditions: Vec<String> = fields
                 .iter()
-                .map(|column| format!("lower({column}) LIKE lower({pattern}) ESCAPE '\\'"))
+                .map(|field| field.replace("{like}", &like))
                 .collect();
             self.push(&format!(" AND ({})", conditions.join(" OR ")));
         }

@@ -3,7 +3,7 @@
 
 use rocket::FromForm;
 
-use crate::db::Sql;
+use crate::db::{DbPool, Sql};
 use crate::error::Error;
 
 /// The query string as sent; [`ListQuery::parse`] interprets it.
@@ -144,10 +144,11 @@ impl ListQuery {
     }
 
     /// Appends this query's search conditions (`AND ...`) to `sql`.
-    pub fn push_search(&self, sql: &mut Sql) {
+    pub fn push_search(&self, db: &DbPool, sql: &mut Sql) {
         sql.push_search(
+            db,
             &self.terms,
-            &["name", "email", "message"],
+            &["name {like}", "email {like}", "message {like}"],
             super::model::MESSAGE_MAX,
         );
     }

@@ -26,7 +26,7 @@ pub fn parse_id(text: &str) -> Result<i64, Error> {
 pub async fn list(db: &DbPool, owner: i64, query: &ListQuery) -> Result<Listing, Error> {
     let mut filter = Sql::new(" FROM leads WHERE owner_id = ");
     filter.bind(Bind::Int(owner));
-    query.push_search(&mut filter);
+    query.push_search(db, &mut filter);
 
     let count = match query.paging {
         Paging::All => None,
