@@ -66,13 +66,13 @@ def seed():
             WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {USERS})
             SELECT 'seller' || i, 'seller' || i, 'seller' || i || '@example.com',
                    (SELECT password FROM users WHERE username = 'timing_admin'), FALSE, TRUE,
-                   1767225600000000 + i * 1000000 FROM n""")
+                   1767225600000000 + CAST(i AS BIGINT) * 1000000 FROM n""")
     sql(f"""INSERT INTO leads (name, email, email_key, message, owner_id, created_at)
             WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {LEADS})
             SELECT 'Lead ' || ((i * 7919) % {LEADS}), 'lead' || i || '@example.com', 'lead' || i || '@example.com',
                    'Message number ' || i || ' about product ' || (i % 97),
                    (SELECT MIN(id) FROM users WHERE username LIKE 'seller%') + (i % {USERS}),
-                   1767225600000000 + i * 300000000 FROM n""")
+                   1767225600000000 + CAST(i AS BIGINT) * 300000000 FROM n""")
     if DB.startswith("postgres:"):
         sql("ANALYZE")
     else:
