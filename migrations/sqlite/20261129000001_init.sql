@@ -34,6 +34,9 @@ CREATE TABLE leads (
     email      TEXT   NOT NULL,
     email_key  TEXT   NOT NULL, -- the email case-folded, unique
     message    TEXT   NOT NULL,
+    -- name, email and message case-folded in Rust and joined by spaces:
+    -- searches scan this one column with a plain LIKE on both backends.
+    search_key TEXT   NOT NULL,
     owner_id   BIGINT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
     created_at BIGINT NOT NULL
 );

@@ -8,6 +8,7 @@ use time::{Date, PrimitiveDateTime, Time};
 use crate::db::{Bind, DbPool, Sql, WriteTx};
 use crate::error::Error;
 use crate::leads::list::search_terms;
+use crate::leads::SEARCH_KEY_MAX;
 use crate::on_db;
 use crate::timestamp::Timestamp;
 
@@ -121,7 +122,7 @@ impl LeadFilters {
     /// Appends `FROM … WHERE …` for these filters (shared by the count, the
     /// page and the export). Owners are joined only to be shown; an owner's
     /// username is searched through the thousand-fold smaller users table.
-    fn push_filters(&self, db: &DbPool, sql: &mut Sql, show_owner: bool) {
+    fn push_filters(&self, sql: &mut Sql, show_owner: bool) {
         let terms = search_terms(self.q.as_deref());
         sql.push(" FROM leads");
         if show_owner {
@@ -141,12 +142,10 @@ impl LeadFilters {
             sql.bind(Bind::Int(start_of(to).0));
         }
         let fields = [
-            "leads.name {like}",
-            "leads.email {like}",
-            "leads.message {like}",
-            "leads.owner_id IN (SELECT users.id FROM users WHERE users.username {like})",
+            "leads.search_key {like}",
+            "leads.owner_id IN (SELECT users.id FROM users WHERE users.username_key {like})",
         ];
-        sql.push_search(db, &terms, &fields, 500);
+        sql.push_search(&terms, &fields, SEARCH_KEY_MAX);
     }
 
     fn ordered(&self, sql: &mut Sql) {
@@ -171,9 +170,9 @@ impl LeadFilters {
     }
 
     /// Every matching lead in order, for the CSV export.
-    pub fn export_sql(&self, db: &DbPool) -> Sql {
+    pub fn export_sql(&self) -> Sql {
         let mut sql = Sql::new(LEAD_SELECT);
-        self.push_filters(db, &mut sql, true);
+        self.push_filters(&mut sql, true);
         self.ordered(&mut sql);
         sql
     }
@@ -202,16 +201,25 @@ pub struct LeadPage {
 }
 
 pub async fn list_leads(db: &DbPool, filters: &LeadFilters) -> Result<LeadPage, Error> {
-    let total = Sql::new("SELECT CAST(COUNT(*) AS BIGINT) FROM leads")
-        .fetch_count(db)
-        .await?;
+    // "M total" does not depend on the rest: counted alongside, on another connection.
+    let everything = Sql::new("SELECT CAST(COUNT(*) AS BIGINT) FROM leads");
+    let (total, page) = rocket::futures::future::try_join(
+        async { everything.fetch_count(db).await.map_err(Error::from) },
+        matching_page(db, filters),
+    )
+    .await?;
+    Ok(LeadPage { total, ..page })
+}
+
+/// The page of matches and their count (`total` left for the caller).
+async fn matching_page(db: &DbPool, filters: &LeadFilters) -> Result<LeadPage, Error> {
     if filters.is_search() {
-        if let Some(page) = searched_page(db, filters, total).await? {
+        if let Some(page) = searched_page(db, filters).await? {
             return Ok(page);
         }
     }
     let mut counting = Sql::new("SELECT CAST(COUNT(*) AS BIGINT)");
-    filters.push_filters(db, &mut counting, false);
+    filters.push_filters(&mut counting, false);
     let count = counting.fetch_count(db).await?;
     let per_page = filters.per_page();
     let pages = (count.max(0) as u64).div_ceil(per_page).max(1);
@@ -224,7 +232,7 @@ pub async fn list_leads(db: &DbPool, filters: &LeadFilters) -> Result<LeadPage, 
     sql.push(
         " FROM leads JOIN users ON users.id = leads.owner_id WHERE leads.id IN (SELECT leads.id",
     );
-    filters.push_filters(db, &mut sql, false);
+    filters.push_filters(&mut sql, false);
     filters.ordered(&mut sql);
     sql.push(" LIMIT ");
     sql.bind(Bind::Int(per_page as i64));
@@ -236,7 +244,7 @@ pub async fn list_leads(db: &DbPool, filters: &LeadFilters) -> Result<LeadPage, 
     Ok(LeadPage {
         leads,
         count,
-        total,
+        total: 0,
         page,
         pages,
     })
@@ -253,11 +261,7 @@ struct Counted {
 /// A search scans every lead; this does it once, counting the matches with
 /// a window over the same query that picks the page. `None` when the page
 /// is past the end (or `last`): the caller then counts first and clamps.
-async fn searched_page(
-    db: &DbPool,
-    filters: &LeadFilters,
-    total: i64,
-) -> Result<Option<LeadPage>, Error> {
+async fn searched_page(db: &DbPool, filters: &LeadFilters) -> Result<Option<LeadPage>, Error> {
     let (per_page, page) = (filters.per_page(), filters.page());
     let Some(offset) = (page - 1)
         .checked_mul(per_page)
@@ -267,7 +271,7 @@ async fn searched_page(
     };
     let mut sql = Sql::new(LEAD_SELECT);
     sql.push(", found.matches FROM (SELECT leads.id, CAST(COUNT(*) OVER () AS BIGINT) AS matches");
-    filters.push_filters(db, &mut sql, false);
+    filters.push_filters(&mut sql, false);
     filters.ordered_after_filtering(&mut sql);
     sql.push(" LIMIT ");
     sql.bind(Bind::Int(per_page as i64));
@@ -291,7 +295,7 @@ async fn searched_page(
     Ok(Some(LeadPage {
         leads,
         count,
-        total,
+        total: 0,
         page,
         pages,
     }))
@@ -413,15 +417,12 @@ pub struct UserPage {
 pub async fn list_users(db: &DbPool, filters: &UserFilters) -> Result<UserPage, Error> {
     let terms = search_terms(filters.q.as_deref());
     let searched = |sql: &mut Sql| {
-        sql.push(" FROM users WHERE 1 = 1");
-        sql.push_search(
-            db,
-            &terms,
-            &["users.username {like}", "users.email {like}"],
-            254,
-        );
+        sql.push(" WHERE 1 = 1");
+        // Emails are ASCII but for the domain, which registration lower-cases.
+        let fields = ["users.username_key {like}", "lower(users.email) {like}"];
+        sql.push_search(&terms, &fields, 254);
     };
-    let mut counting = Sql::new("SELECT CAST(COUNT(*) AS BIGINT)");
+    let mut counting = Sql::new("SELECT CAST(COUNT(*) AS BIGINT) FROM users");
     searched(&mut counting);
     let count = counting.fetch_count(db).await?;
     let total = Sql::new("SELECT CAST(COUNT(*) AS BIGINT) FROM users")
@@ -433,12 +434,17 @@ pub async fn list_users(db: &DbPool, filters: &UserFilters) -> Result<UserPage, 
     let mut sql = Sql::new(
         "SELECT users.id, users.username, users.email, users.is_staff, users.is_active, \
          users.date_joined, users.last_login, \
-         (SELECT CAST(COUNT(*) AS BIGINT) FROM leads WHERE leads.owner_id = users.id) AS lead_count, \
-         (SELECT CAST(COUNT(*) AS BIGINT) FROM auth_tokens WHERE auth_tokens.user_id = users.id \
-            AND (auth_tokens.expiry IS NULL OR auth_tokens.expiry > ",
+         COALESCE(lead_counts.n, 0) AS lead_count, COALESCE(token_counts.n, 0) AS token_count \
+         FROM users \
+         LEFT JOIN (SELECT owner_id, CAST(COUNT(*) AS BIGINT) AS n FROM leads GROUP BY owner_id) \
+           AS lead_counts ON lead_counts.owner_id = users.id \
+         LEFT JOIN (SELECT user_id, CAST(COUNT(*) AS BIGINT) AS n FROM auth_tokens \
+           WHERE expiry IS NULL OR expiry > ",
     );
+    // Counted once per page for every user (one pass over each table's
+    // index), so that sorting by the counts costs no more than showing them.
     sql.bind(Bind::Int(Timestamp::now().0));
-    sql.push(")) AS token_count");
+    sql.push(" GROUP BY user_id) AS token_counts ON token_counts.user_id = users.id");
     searched(&mut sql);
     let (_, column, descending) = filters.order();
     let direction = if descending { "DESC" } else { "ASC" };

@@ -115,7 +115,7 @@ pub async fn login(
     };
 
     let mut tx = db.begin_write().await?;
-    tx.lock_user(user.id).await?;
+    tx.lock_row("users", user.id).await?;
     if let Some(limit) = settings.token_limit() {
         if live_token_count(&mut tx, user.id).await? >= limit {
             return Err(Error::TokenLimitExceeded);

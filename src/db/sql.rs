@@ -64,31 +64,22 @@ impl Sql {
         format!("${}", self.binds.len())
     }
 
-    /// Appends ` AND (…)` for each term: the term appears, case-insensitively,
-    /// in one of `fields`, templates in which `{like}` stands for the
-    /// comparison (`leads.name {like}`). That is `ILIKE` on PostgreSQL and
-    /// `LIKE` on SQLite, whose LIKE already ignores (ASCII) case: the same
-    /// matches as `lower(x) LIKE lower(p)`, without a function call per row.
-    /// A term longer than `longest` (the widest field) matches nothing, which
-    /// also spares SQLite a LIKE pattern past its limit.
-    pub fn push_search(
-        &mut self,
-        db: &DbPool,
-        terms: &[String],
-        fields: &[&str],
-        longest: usize,
-    ) -> &mut Self {
-        let operator = match db {
-            super::Backend::Sqlite(_) => "LIKE",
-            super::Backend::Postgres(_) => "ILIKE",
-        };
+    /// Appends ` AND (…)` for each term: the term appears in one of
+    /// `fields`, templates in which `{like}` stands for `LIKE $n`. Fields
+    /// are case-folded columns (`search_key`, `username_key`) and the term is
+    /// folded the same way, so a plain LIKE matches case-insensitively, the
+    /// same on both backends, at a fraction of ILIKE's cost. A term longer
+    /// than `longest` (the widest field) matches nothing, which also spares
+    /// SQLite a LIKE pattern past its limit.
+    pub fn push_search(&mut self, terms: &[String], fields: &[&str], longest: usize) -> &mut Self {
         for term in terms {
             if term.chars().count() > longest {
                 self.push(" AND 1 = 0");
                 continue;
             }
-            let pattern = self.placeholder_for(Bind::Text(contains_pattern(term)));
-            let like = format!("{operator} {pattern} ESCAPE '\\'");
+            let folded = crate::validation::case_key(term);
+            let pattern = self.placeholder_for(Bind::Text(contains_pattern(&folded)));
+            let like = format!("LIKE {pattern} ESCAPE '\\'");
             let conditions: Vec<String> = fields
                 .iter()
                 .map(|field| field.replace("{like}", &like))

@@ -46,13 +46,14 @@ impl WriteTx {
         }
     }
 
-    /// Serialises writers that read a user's rows before writing them (the
-    /// per-user token limit). SQLite's IMMEDIATE transaction already holds
-    /// the database's write lock; PostgreSQL locks the user's row.
-    pub async fn lock_user(&mut self, user_id: i64) -> Result<(), sqlx::Error> {
+    /// Serialises writers that read a row before writing what depends on
+    /// it (the per-user token limit, a lead's merged update). SQLite's
+    /// IMMEDIATE transaction already holds the database's write lock;
+    /// PostgreSQL locks the row. `table` is one of ours, never input.
+    pub async fn lock_row(&mut self, table: &'static str, id: i64) -> Result<(), sqlx::Error> {
         if let Backend::Postgres(conn) = self.live() {
-            sqlx::query("SELECT id FROM users WHERE id = $1 FOR UPDATE")
-                .bind(user_id)
+            sqlx::query(&format!("SELECT id FROM {table} WHERE id = $1 FOR UPDATE"))
+                .bind(id)
                 .execute(conn)
                 .await?;
         }

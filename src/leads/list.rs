@@ -3,7 +3,7 @@
 
 use rocket::FromForm;
 
-use crate::db::{DbPool, Sql};
+use crate::db::Sql;
 use crate::error::Error;
 
 /// The query string as sent; [`ListQuery::parse`] interprets it.
@@ -144,13 +144,8 @@ impl ListQuery {
     }
 
     /// Appends this query's search conditions (`AND ...`) to `sql`.
-    pub fn push_search(&self, db: &DbPool, sql: &mut Sql) {
-        sql.push_search(
-            db,
-            &self.terms,
-            &["name {like}", "email {like}", "message {like}"],
-            super::model::MESSAGE_MAX,
-        );
+    pub fn push_search(&self, sql: &mut Sql) {
+        sql.push_search(&self.terms, &["search_key {like}"], super::SEARCH_KEY_MAX);
     }
 
     /// Appends `ORDER BY`, always ending in `id` so pages are stable.

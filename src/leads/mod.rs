@@ -6,4 +6,4 @@ pub mod list;
 mod model;
 pub mod service;
 
-pub use model::{Lead, LeadDraft, LeadPatch, EMAIL_TAKEN};
+pub use model::{Lead, LeadDraft, LeadPatch, EMAIL_TAKEN, SEARCH_KEY_MAX};

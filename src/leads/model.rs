@@ -25,7 +25,9 @@ pub const EMAIL_TAKEN: &str = "lead with this email already exists.";
 
 const NAME_MAX: usize = 100;
 const EMAIL_MAX: usize = 100;
-pub(super) const MESSAGE_MAX: usize = 500;
+const MESSAGE_MAX: usize = 500;
+/// The longest search key: the three fields and two separators.
+pub const SEARCH_KEY_MAX: usize = NAME_MAX + EMAIL_MAX + MESSAGE_MAX + 2;
 
 fn name(text: String) -> Result<String, String> {
     validation::within(&text, NAME_MAX).map(|()| text)
@@ -52,6 +54,14 @@ pub struct LeadDraft {
     pub message: String,
 }
 
+impl LeadDraft {
+    /// What searches scan: the fields case-folded, joined by spaces. Search
+    /// terms never contain whitespace, so none can match across two fields.
+    pub fn search_key(&self) -> String {
+        validation::case_key(&format!("{} {} {}", self.name, self.email, self.message))
+    }
+}
+
 /// Some of them (PATCH); `None` leaves a field as it is.
 #[derive(Clone, Debug, Default)]
 pub struct LeadPatch {
@@ -75,6 +85,15 @@ impl LeadPatch {
             message: form.required("message", Text::Trimmed, message),
         };
         (patch, form.into_errors())
+    }
+
+    /// This patch applied over `lead`'s current fields.
+    pub fn over(self, lead: &Lead) -> LeadDraft {
+        LeadDraft {
+            name: self.name.unwrap_or_else(|| lead.name.clone()),
+            email: self.email.unwrap_or_else(|| lead.email.clone()),
+            message: self.message.unwrap_or_else(|| lead.message.clone()),
+        }
     }
 
     /// The complete draft, when every field is present.

@@ -26,7 +26,7 @@ pub fn parse_id(text: &str) -> Result<i64, Error> {
 pub async fn list(db: &DbPool, owner: i64, query: &ListQuery) -> Result<Listing, Error> {
     let mut filter = Sql::new(" FROM leads WHERE owner_id = ");
     filter.bind(Bind::Int(owner));
-    query.push_search(db, &mut filter);
+    query.push_search(&mut filter);
 
     let count = match query.paging {
         Paging::All => None,
@@ -80,11 +80,15 @@ impl Scope {
     }
 }
 
-pub async fn get(db: &DbPool, scope: Scope, id: i64) -> Result<Lead, Error> {
-    let sql = format!(
+fn select_one() -> String {
+    format!(
         "SELECT {} FROM leads WHERE id = $1 AND ($2 IS NULL OR owner_id = $2)",
         Lead::COLUMNS
-    );
+    )
+}
+
+pub async fn get(db: &DbPool, scope: Scope, id: i64) -> Result<Lead, Error> {
+    let sql = select_one();
     on_db!(db, |c| sqlx::query_as(&sql)
         .bind(id)
         .bind(scope.owner())
@@ -97,8 +101,8 @@ pub async fn create(db: &DbPool, owner: i64, input: &Input) -> Result<Lead, Erro
     let patch = validate(db, input, false, None).await?;
     let draft = patch.into_draft().ok_or(Error::Internal)?;
     let sql = format!(
-        "INSERT INTO leads (name, email, email_key, message, owner_id, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6) RETURNING {}",
+        "INSERT INTO leads (name, email, email_key, message, search_key, owner_id, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {}",
         Lead::COLUMNS
     );
     let inserted = on_db!(db, |c| {
@@ -107,6 +111,7 @@ pub async fn create(db: &DbPool, owner: i64, input: &Input) -> Result<Lead, Erro
             .bind(&draft.email)
             .bind(case_key(&draft.email))
             .bind(&draft.message)
+            .bind(draft.search_key())
             .bind(owner)
             .bind(Timestamp::now())
             .fetch_one(c)
@@ -115,7 +120,9 @@ pub async fn create(db: &DbPool, owner: i64, input: &Input) -> Result<Lead, Erro
     inserted.map_err(email_taken)
 }
 
-/// PUT (`partial == false`, every field required) or PATCH.
+/// PUT (`partial == false`, every field required) or PATCH. The patch is
+/// merged over the current row inside one write transaction (the row
+/// locked on PostgreSQL), so the search key always matches the fields.
 pub async fn update(
     db: &DbPool,
     scope: Scope,
@@ -124,24 +131,37 @@ pub async fn update(
     partial: bool,
 ) -> Result<Lead, Error> {
     let patch = validate(db, input, partial, Some(id)).await?;
-    let sql = format!(
-        "UPDATE leads SET name = COALESCE($1, name), email = COALESCE($2, email),
-                          email_key = COALESCE($3, email_key), message = COALESCE($4, message)
-         WHERE id = $5 AND ($6 IS NULL OR owner_id = $6) RETURNING {}",
-        Lead::COLUMNS
-    );
-    let updated = on_db!(db, |c| {
-        sqlx::query_as(&sql)
-            .bind(patch.name.as_deref())
-            .bind(patch.email.as_deref())
-            .bind(patch.email.as_deref().map(case_key))
-            .bind(patch.message.as_deref())
+    let mut tx = db.begin_write().await?;
+    tx.lock_row("leads", id).await?;
+    let current: Lead = {
+        let sql = select_one();
+        on_db!(tx, |c| sqlx::query_as(&sql)
             .bind(id)
             .bind(scope.owner())
             .fetch_optional(c)
+            .await)?
+        .ok_or(Error::NotFound)?
+    };
+    let draft = patch.over(&current);
+    let sql = format!(
+        "UPDATE leads SET name = $1, email = $2, email_key = $3, message = $4, search_key = $5
+         WHERE id = $6 RETURNING {}",
+        Lead::COLUMNS
+    );
+    let updated: Lead = on_db!(tx, |c| {
+        sqlx::query_as(&sql)
+            .bind(&draft.name)
+            .bind(&draft.email)
+            .bind(case_key(&draft.email))
+            .bind(&draft.message)
+            .bind(draft.search_key())
+            .bind(id)
+            .fetch_one(c)
             .await
-    });
-    updated.map_err(email_taken)?.ok_or(Error::NotFound)
+    })
+    .map_err(email_taken)?;
+    tx.commit().await?;
+    Ok(updated)
 }
 
 pub async fn delete(db: &DbPool, owner: i64, id: i64) -> Result<(), Error> {

@@ -67,16 +67,17 @@ def seed():
             SELECT 'seller' || i, 'seller' || i, 'seller' || i || '@example.com',
                    (SELECT password FROM users WHERE username = 'timing_admin'), FALSE, TRUE,
                    1767225600000000 + CAST(i AS BIGINT) * 1000000 FROM n""")
-    sql(f"""INSERT INTO leads (name, email, email_key, message, owner_id, created_at)
+    sql(f"""INSERT INTO leads (name, email, email_key, message, search_key, owner_id, created_at)
             WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {LEADS})
             SELECT 'Lead ' || ((i * 7919) % {LEADS}), 'lead' || i || '@example.com', 'lead' || i || '@example.com',
                    'Message number ' || i || ' about product ' || (i % 97),
+                   lower('Lead ' || ((i * 7919) % {LEADS}) || ' lead' || i || '@example.com'
+                         || ' Message number ' || i || ' about product ' || (i % 97)),
                    (SELECT MIN(id) FROM users WHERE username LIKE 'seller%') + (i % {USERS}),
                    1767225600000000 + CAST(i AS BIGINT) * 300000000 FROM n""")
-    if DB.startswith("postgres:"):
-        sql("ANALYZE")
-    else:
-        sql("ANALYZE")
+    # The steady state autovacuum keeps: statistics, and PostgreSQL's
+    # visibility map (index-only scans for deep pages).
+    sql("VACUUM ANALYZE" if DB.startswith("postgres:") else "ANALYZE")
     print(f"seeded {USERS} users and {LEADS} leads in {time.time() - started:.1f} s")
     return token
 
@@ -109,8 +110,8 @@ def main():
         print(f"{path:72} {median:10.2f} {max(times):8.2f}")
     print(f"slowest admin page: {worst[0]:.2f} ms median server time ({worst[1]}), target < 100 ms")
 
-    plan_sql = ("SELECT leads.id FROM leads JOIN users ON users.id = leads.owner_id "
-                "ORDER BY leads.id DESC LIMIT 50 OFFSET 0")
+    # The page query's inner part: which ids the default sort shows.
+    plan_sql = "SELECT leads.id FROM leads WHERE 1 = 1 ORDER BY leads.id DESC LIMIT 50 OFFSET 0"
     plan = sql(("EXPLAIN QUERY PLAN " if DB.startswith("sqlite:") else "EXPLAIN ") + plan_sql)
     print("query plan of the default sort:\n  " + plan.strip().replace("\n", "\n  "))
 
