@@ -72,12 +72,14 @@ fn password_form(_auth: Auth, view: View) -> Template {
 }
 
 #[post("/account/password", data = "<body>")]
-async fn change_password(auth: Auth, view: View, db: &Db, body: Body) -> FormOutcome {
-    let input = match body.input() {
-        Ok(input) => input,
-        Err(error) => return FormOutcome::Failed(PageError(error)),
-    };
-    FormOutcome::from_result(
+async fn change_password(
+    auth: Auth,
+    view: View,
+    db: &Db,
+    body: Body,
+) -> Result<FormOutcome, PageError> {
+    let input = body.input()?;
+    Ok(FormOutcome::from_result(
         service::change_password(db, &auth.user, &auth.token_digest, &input).await,
         |()| {
             Flash::success(
@@ -86,5 +88,5 @@ async fn change_password(auth: Auth, view: View, db: &Db, body: Body) -> FormOut
             )
         },
         |errors| password_page(view, json!(errors)),
-    )
+    ))
 }

@@ -137,12 +137,9 @@ fn new_form(_auth: Auth, view: View) -> Template {
 }
 
 #[post("/leads/new", data = "<body>")]
-async fn create(auth: Auth, view: View, db: &Db, body: Body) -> FormOutcome {
-    let input = match body.input() {
-        Ok(input) => input,
-        Err(error) => return FormOutcome::Failed(PageError(error)),
-    };
-    FormOutcome::from_result(
+async fn create(auth: Auth, view: View, db: &Db, body: Body) -> Result<FormOutcome, PageError> {
+    let input = body.input()?;
+    Ok(FormOutcome::from_result(
         service::create(db, auth.user.id, &input).await,
         |lead| {
             Flash::success(
@@ -151,7 +148,7 @@ async fn create(auth: Auth, view: View, db: &Db, body: Body) -> FormOutcome {
             )
         },
         |errors| lead_form(view, None, kept(&input, &LEAD_FIELDS), json!(errors)),
-    )
+    ))
 }
 
 #[get("/leads/<id>/edit")]
@@ -161,12 +158,16 @@ async fn edit_form(auth: Auth, view: View, db: &Db, id: &str) -> Result<Template
 }
 
 #[post("/leads/<id>/edit", data = "<body>")]
-async fn update(auth: Auth, view: View, db: &Db, id: &str, body: Body) -> FormOutcome {
-    let (id, input) = match (parse_id(id), body.input()) {
-        (Ok(id), Ok(input)) => (id, input),
-        (Err(error), _) | (_, Err(error)) => return FormOutcome::Failed(PageError(error)),
-    };
-    FormOutcome::from_result(
+async fn update(
+    auth: Auth,
+    view: View,
+    db: &Db,
+    id: &str,
+    body: Body,
+) -> Result<FormOutcome, PageError> {
+    let id = parse_id(id)?;
+    let input = body.input()?;
+    Ok(FormOutcome::from_result(
         service::update(db, Scope::Owner(auth.user.id), id, &input, false).await,
         |lead| {
             Flash::success(
@@ -175,7 +176,7 @@ async fn update(auth: Auth, view: View, db: &Db, id: &str, body: Body) -> FormOu
             )
         },
         |errors| lead_form(view, Some(id), kept(&input, &LEAD_FIELDS), json!(errors)),
-    )
+    ))
 }
 
 #[get("/leads/<id>/delete")]

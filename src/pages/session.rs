@@ -90,14 +90,11 @@ async fn signup(
     jar: &CookieJar<'_>,
     agent: UserAgent<'_>,
     body: Body,
-) -> FormOutcome {
-    let input = match body.input() {
-        Ok(input) => input,
-        Err(error) => return FormOutcome::Failed(PageError(error)),
-    };
+) -> Result<FormOutcome, PageError> {
+    let input = body.input()?;
     let client = service::client_label(None, agent.0);
     let result = service::register(db, settings, &input, &client).await;
-    FormOutcome::from_result(
+    Ok(FormOutcome::from_result(
         result,
         |session| {
             cookie::set_session(jar, settings, session.token);
@@ -114,7 +111,7 @@ async fn signup(
                 json!({ "form": form, "errors": errors }),
             )
         },
-    )
+    ))
 }
 
 #[get("/login?<next>")]
@@ -140,11 +137,8 @@ async fn login(
     agent: UserAgent<'_>,
     next: Option<&str>,
     body: Body,
-) -> FormOutcome {
-    let input = match body.input() {
-        Ok(input) => input,
-        Err(error) => return FormOutcome::Failed(PageError(error)),
-    };
+) -> Result<FormOutcome, PageError> {
+    let input = body.input()?;
     let client = service::client_label(None, agent.0);
     let result = match service::login(db, settings, &input, &client).await {
         // On a page the token limit is a message on the form, not a bare 403.
@@ -154,7 +148,7 @@ async fn login(
         ))),
         other => other,
     };
-    FormOutcome::from_result(
+    Ok(FormOutcome::from_result(
         result,
         |session| {
             cookie::set_session(jar, settings, session.token);
@@ -171,7 +165,7 @@ async fn login(
                 json!({ "form": form, "errors": errors, "next": next }),
             )
         },
-    )
+    ))
 }
 
 /// Revokes this browser's token server-side, then forgets the cookie.
