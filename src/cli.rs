@@ -1,4 +1,5 @@
-//! The `leads` command line: `serve` (the default), `migrate`, `cleartokens`.
+//! The `leads` command line: `serve` (the default), `migrate`, `cleartokens`,
+//! `backup`, and user administration.
 
 use clap::{Parser, Subcommand};
 use rocket::figment::Figment;
@@ -23,8 +24,11 @@ enum Command {
     Serve,
     /// Apply database migrations and exit.
     Migrate,
-    /// Delete expired tokens and exit.
+    /// Delete expired tokens and login failures past the throttle window.
     Cleartokens,
+    /// Write a consistent snapshot of the live SQLite database to PATH (a
+    /// new file), while the server keeps running.
+    Backup { path: std::path::PathBuf },
     /// Create a staff account. The password is read from LEADS_PASSWORD, or
     /// else asked for on the terminal; Django's validators apply.
     Createsuperuser {
@@ -74,7 +78,16 @@ pub fn run() -> i32 {
             let removed = crate::auth::service::purge_expired(&db)
                 .await
                 .map_err(|e| format!("{e:?}"))?;
-            println!("Deleted {removed} expired token(s).");
+            let settings = crate::config::Settings::from_figment(&crate::config::figment())?;
+            let forgotten = crate::auth::throttle::purge(&db, &settings)
+                .await
+                .map_err(describe)?;
+            println!("Deleted {removed} expired token(s) and {forgotten} old login failure(s).");
+            Ok(())
+        }),
+        Command::Backup { path } => with_database(|db| async move {
+            db.backup_to(&path).await?;
+            println!("Wrote a snapshot of the database to {}.", path.display());
             Ok(())
         }),
     }

@@ -20,8 +20,18 @@ pub struct Settings {
     pub token_max_ttl: u64,
     /// Live tokens a user may hold; a login past it is refused. 0 = no limit.
     pub token_limit_per_user: u64,
+    /// Failed logins one username may have from one client address within
+    /// `login_throttle_window` before login answers 429; 0 = no limit.
+    pub login_limit_per_user: u64,
+    /// Failed logins one client address may have within the window, over
+    /// all usernames; 0 = no limit.
+    pub login_limit_per_ip: u64,
+    /// The sliding window failed logins are counted over, in seconds.
+    pub login_throttle_window: u64,
     /// Page size of the API's `?page=` pagination.
     pub page_size: u64,
+    /// One JSON line per request on standard output.
+    pub request_log: bool,
     /// Mark cookies Secure (and name them `__Host-…`); unset means "in the
     /// release profile".
     pub cookie_secure: Option<bool>,
@@ -41,7 +51,11 @@ impl Default for Settings {
             token_min_refresh_interval: 60,
             token_max_ttl: 0,
             token_limit_per_user: 0,
+            login_limit_per_user: 5,
+            login_limit_per_ip: 50,
+            login_throttle_window: 15 * 60,
             page_size: 25,
+            request_log: true,
             cookie_secure: None,
             secure_cookies: false,
         }
@@ -58,6 +72,9 @@ impl Settings {
             return Err(format!(
                 "token_prefix may have at most {MAX_TOKEN_PREFIX_LEN} characters"
             ));
+        }
+        if settings.login_throttle_window == 0 {
+            return Err("login_throttle_window must be at least 1 second".into());
         }
         if settings.page_size == 0 {
             return Err("page_size must be at least 1".into());
@@ -78,8 +95,11 @@ impl Settings {
     }
 }
 
-/// Rocket's configuration sources with our defaults underneath: port 8080
-/// and a SQLite database `leads.db` in the working directory.
+/// Rocket's configuration sources with our defaults underneath: port 8080,
+/// a SQLite database `leads.db` in the working directory, and the client
+/// address taken from the connection. Rocket would otherwise believe any
+/// client's `X-Real-IP` header, and login throttling counts per address:
+/// behind a proxy, set `ip_header` to the header that proxy overwrites.
 pub fn figment() -> Figment {
     use rocket::figment::providers::{Env, Format, Serialized, Toml};
     use rocket::figment::Profile;
@@ -87,6 +107,7 @@ pub fn figment() -> Figment {
     let defaults = serde_json::json!({
         "address": "127.0.0.1",
         "port": 8080,
+        "ip_header": false,
         "databases": { "leads": { "url": "sqlite://leads.db", "max_connections": 16, "connect_timeout": 5 } },
     });
     Figment::from(rocket::Config::default())

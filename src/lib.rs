@@ -41,6 +41,11 @@ pub fn build(figment: Figment) -> Rocket<Build> {
                 Ok(settings) => {
                     let key = csrf_key(rocket.figment());
                     let shield = http::headers::shield(settings.secure_cookies);
+                    let rocket = if settings.request_log {
+                        rocket.attach(http::access_log::AccessLog::to_stdout())
+                    } else {
+                        rocket
+                    };
                     Ok(rocket.manage(settings).manage(key).attach(shield))
                 }
                 Err(e) => {

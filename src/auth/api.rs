@@ -1,6 +1,8 @@
 //! `/api/auth/*`: Knox's register, login, logout and logoutall, the current
 //! user, and the caller's tokens.
 
+use std::net::IpAddr;
+
 use rocket::http::Status;
 use rocket::serde::json::Json;
 use rocket::{delete, get, post, routes, Route, State};
@@ -52,11 +54,12 @@ async fn login(
     db: &Db,
     settings: &State<Settings>,
     agent: UserAgent<'_>,
+    ip: Option<IpAddr>,
     body: Body,
 ) -> Result<Json<Value>, Error> {
     let input = body.input()?;
     let client = service::client_label(input.str("client"), agent.0);
-    let session = service::login(db, settings, &input, &client).await?;
+    let session = service::login(db, settings, &input, &client, ip).await?;
     Ok(session_json(&session))
 }
 

@@ -8,6 +8,7 @@ pub mod failure;
 pub mod guard;
 pub mod header;
 pub mod service;
+pub mod throttle;
 pub mod token;
 
 pub use guard::{Auth, MaybeAuth};

@@ -1,5 +1,7 @@
 //! Registering, logging in, and the life of tokens (SPEC §2).
 
+use std::net::IpAddr;
+
 use serde::Serialize;
 
 use crate::config::Settings;
@@ -10,6 +12,7 @@ use crate::timestamp::Timestamp;
 use crate::users::{hashing, service as users, User};
 use crate::validation::{password, Input, Text, Validator};
 
+use super::throttle::{Attempt, Throttle};
 use super::{failure, token};
 
 pub const BAD_CREDENTIALS: &str = "Incorrect Credentials Passed.";
@@ -79,11 +82,14 @@ pub async fn register(
 
 /// Checks `{username, password}` and issues a new token. Unknown users and
 /// wrong passwords get the same answer after the same work (a dummy verify).
+/// Past the failure limits for this username and address, the answer is 429
+/// whatever the password ([`throttle`]).
 pub async fn login(
     db: &DbPool,
     settings: &Settings,
     input: &Input,
     client: &str,
+    ip: Option<IpAddr>,
 ) -> Result<Session, Error> {
     let mut form = Validator::new(input);
     let username = form.required("username", Text::Trimmed, Ok);
@@ -93,6 +99,9 @@ pub async fn login(
         return Err(Error::Internal);
     };
 
+    let throttle = Throttle::new(settings);
+    let attempt = Attempt::new(&username, ip);
+    throttle.check(db, &attempt).await?;
     let found = users::credentials(db, &username).await?;
     let (user, hash) = match found {
         Some(found) => (Some(found.user), Some(found.password)),
@@ -104,13 +113,17 @@ pub async fn login(
     } else {
         hashing::verify(password, hash).await?
     };
+    // Again after the hash: a burst of parallel guesses all passed the first
+    // check, and once the limit is reached none may learn its result.
+    throttle.check(db, &attempt).await?;
     let user = match user {
         Some(user) if matches && user.is_active => user,
         _ => {
+            throttle.record_failure(db, &attempt).await?;
             return Err(Error::Invalid(FieldErrors::single(
                 FieldErrors::NON_FIELD,
                 BAD_CREDENTIALS,
-            )))
+            )));
         }
     };
 

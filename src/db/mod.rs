@@ -6,6 +6,7 @@
 //! are BIGINT unix microseconds, booleans are BOOLEAN, aggregates are cast to
 //! BIGINT, and every unique key is a named index (see [`unique_violation`]).
 
+mod backup;
 mod errors;
 mod migrate;
 mod pool;

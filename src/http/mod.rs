@@ -1,6 +1,7 @@
 //! HTTP plumbing shared by every API module: request bodies, DRF's 405 and
 //! OPTIONS behaviour, optional trailing slashes, and the JSON catchers.
 
+pub mod access_log;
 pub mod body;
 pub mod catchers;
 pub mod headers;

@@ -1,7 +1,7 @@
 //! `Server-Timing: app;dur=…` on every response: how long the application
 //! took, so that page and API timings can be measured from outside.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use rocket::fairing::{Fairing, Info, Kind};
 use rocket::http::Header;
@@ -26,8 +26,12 @@ impl Fairing for ServerTiming {
     }
 
     async fn on_response<'r>(&self, req: &'r Request<'_>, response: &mut Response<'r>) {
-        let started = req.local_cache(|| Started(Instant::now()));
-        let millis = started.0.elapsed().as_secs_f64() * 1000.0;
+        let millis = elapsed(req).as_secs_f64() * 1000.0;
         response.set_header(Header::new("Server-Timing", format!("app;dur={millis:.2}")));
     }
+}
+
+/// How long the application has spent on this request so far.
+pub fn elapsed(req: &Request<'_>) -> Duration {
+    req.local_cache(|| Started(Instant::now())).0.elapsed()
 }

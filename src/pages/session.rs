@@ -1,5 +1,7 @@
 //! `/`, `/signup`, `/login`, `/logout`: the browser's session cookie.
 
+use std::net::IpAddr;
+
 use rocket::http::{CookieJar, Status};
 use rocket::request::{FromRequest, Outcome, Request};
 use rocket::response::{Flash, Redirect};
@@ -135,12 +137,13 @@ async fn login(
     settings: &State<Settings>,
     jar: &CookieJar<'_>,
     agent: UserAgent<'_>,
+    ip: Option<IpAddr>,
     next: Option<&str>,
     body: Body,
 ) -> Result<FormOutcome, PageError> {
     let input = body.input()?;
     let client = service::client_label(None, agent.0);
-    let result = match service::login(db, settings, &input, &client).await {
+    let result = match service::login(db, settings, &input, &client, ip).await {
         // On a page the token limit is a message on the form, not a bare 403.
         Err(Error::TokenLimitExceeded) => Err(Error::Invalid(FieldErrors::single(
             FieldErrors::NON_FIELD,

@@ -110,13 +110,16 @@ impl<'r> Responder<'r, 'static> for PageError {
 }
 
 /// A form POST's outcome: a redirect with a flash message when it worked,
-/// the form again with its errors and the input kept when it did not (422),
-/// or an error page.
+/// the form again with its errors and the input kept when it did not (422)
+/// or when the attempt is throttled (429, with `Retry-After`), or an error
+/// page.
 #[derive(rocket::Responder)]
 pub enum FormOutcome {
     Done(rocket::response::Flash<rocket::response::Redirect>),
     #[response(status = 422)]
     Invalid(Template),
+    #[response(status = 429)]
+    Throttled(Template, rocket::http::Header<'static>),
     Failed(PageError),
 }
 
@@ -130,8 +133,31 @@ impl FormOutcome {
         match result {
             Ok(value) => FormOutcome::Done(done(value)),
             Err(Error::Invalid(errors)) => FormOutcome::Invalid(form(errors)),
+            Err(Error::Throttled { wait_seconds }) => {
+                let message = format!(
+                    "Too many failed attempts. Try again in {}.",
+                    human_wait(wait_seconds)
+                );
+                FormOutcome::Throttled(
+                    form(crate::error::FieldErrors::single(
+                        crate::error::FieldErrors::NON_FIELD,
+                        message,
+                    )),
+                    rocket::http::Header::new("Retry-After", wait_seconds.to_string()),
+                )
+            }
             Err(error) => FormOutcome::Failed(PageError(error)),
         }
+    }
+}
+
+/// "45 seconds", "1 minute", "15 minutes": a wait, rounded up.
+fn human_wait(seconds: u64) -> String {
+    match seconds {
+        0..=1 => "1 second".into(),
+        2..=59 => format!("{seconds} seconds"),
+        60 => "1 minute".into(),
+        _ => format!("{} minutes", seconds.div_ceil(60)),
     }
 }
 

@@ -87,6 +87,7 @@ impl TestApp {
         };
         let figment = Figment::from(rocket::Config::debug_default())
             .merge(("log_level", "off"))
+            .merge(("request_log", false))
             .merge(("secret_key", leads::auth::token::random_hex(32)))
             .merge(("databases.leads.url", &db_url))
             .merge(("databases.leads.max_connections", 8))

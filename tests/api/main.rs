@@ -11,4 +11,5 @@ mod errors;
 mod leads;
 mod pages;
 mod storage;
+mod throttle;
 mod tokens;

@@ -1,0 +1,156 @@
+//! Login throttling (SPEC §5): failed logins are counted in the database per
+//! (client address, username) and per client address over a sliding window,
+//! so every instance on one database throttles alike.
+//!
+//! Past a limit, login answers 429 whatever the password, until enough
+//! failures have aged out of the window. Throttled attempts are not counted
+//! (the lock-out ends when the window passes), and a success does not wipe
+//! the count: an attacker sharing the user's address gains nothing from the
+//! user logging in. A stranger failing from elsewhere uses up only their own
+//! address's allowance, so the real user is never locked out by them.
+
+use std::net::IpAddr;
+
+use crate::config::Settings;
+use crate::db::DbPool;
+use crate::error::Error;
+use crate::on_db;
+use crate::timestamp::Timestamp;
+use crate::validation::case_key;
+
+/// Stored usernames are cut to this many characters: enough for any real
+/// username (150), and a 64 KiB login body cannot bloat the table.
+const MAX_USERNAME_CHARS: usize = 200;
+
+/// Who is trying to log in, as the throttle counts them.
+pub struct Attempt {
+    client_ip: String,
+    username_key: String,
+}
+
+impl Attempt {
+    /// `ip` is `None` only for in-process requests (tests), which share one
+    /// allowance.
+    pub fn new(username: &str, ip: Option<IpAddr>) -> Self {
+        Attempt {
+            client_ip: ip
+                .map(|ip| ip.to_canonical().to_string())
+                .unwrap_or_default(),
+            username_key: case_key(username)
+                .chars()
+                .take(MAX_USERNAME_CHARS)
+                .collect(),
+        }
+    }
+}
+
+/// The configured limits; `None` fields do not throttle.
+pub struct Throttle {
+    per_user: Option<i64>,
+    per_ip: Option<i64>,
+    window_seconds: u64,
+}
+
+impl Throttle {
+    pub fn new(settings: &Settings) -> Self {
+        let limit = |n: u64| (n > 0).then(|| i64::try_from(n).unwrap_or(i64::MAX));
+        Throttle {
+            per_user: limit(settings.login_limit_per_user),
+            per_ip: limit(settings.login_limit_per_ip),
+            window_seconds: settings.login_throttle_window,
+        }
+    }
+
+    fn enabled(&self) -> bool {
+        self.per_user.is_some() || self.per_ip.is_some()
+    }
+
+    /// `Err(Throttled)` when the attempt is over a limit, with the seconds
+    /// until it will not be. One indexed query: for each limit, the failure
+    /// that must leave the window before another attempt is allowed (the
+    /// limit-th newest), if there are that many.
+    pub async fn check(&self, db: &DbPool, attempt: &Attempt) -> Result<(), Error> {
+        if !self.enabled() {
+            return Ok(());
+        }
+        let now = Timestamp::now();
+        let since = Timestamp(now.0 - window_micros(self.window_seconds));
+        // A disabled limit asks for a row past any there can be.
+        let offset = |limit: Option<i64>| limit.map_or(i64::MAX, |n| n - 1);
+        let sql = "SELECT \
+             (SELECT failed_at FROM login_failures \
+               WHERE client_ip = $1 AND username_key = $2 AND failed_at > $3 \
+               ORDER BY failed_at DESC LIMIT 1 OFFSET $4), \
+             (SELECT failed_at FROM login_failures \
+               WHERE client_ip = $1 AND failed_at > $3 \
+               ORDER BY failed_at DESC LIMIT 1 OFFSET $5)";
+        let (by_user, by_ip): (Option<Timestamp>, Option<Timestamp>) = on_db!(db, |c| {
+            sqlx::query_as(sql)
+                .bind(&attempt.client_ip)
+                .bind(&attempt.username_key)
+                .bind(since)
+                .bind(offset(self.per_user))
+                .bind(offset(self.per_ip))
+                .fetch_one(c)
+                .await
+        })?;
+        match by_user.max(by_ip) {
+            None => Ok(()),
+            Some(oldest_counted) => {
+                let free_at = oldest_counted.plus_seconds(self.window_seconds);
+                // Rounded up, and never 0: `Retry-After: 0` invites a retry
+                // that would be refused again.
+                let wait = (free_at.0 - now.0).max(0) as u64;
+                Err(Error::Throttled {
+                    wait_seconds: wait.div_ceil(1_000_000).max(1),
+                })
+            }
+        }
+    }
+
+    /// Counts a failed login, and prunes the address's failures that have
+    /// left the window (one indexed delete) so the table stays small.
+    pub async fn record_failure(&self, db: &DbPool, attempt: &Attempt) -> Result<(), Error> {
+        if !self.enabled() {
+            return Ok(());
+        }
+        let now = Timestamp::now();
+        let since = Timestamp(now.0 - window_micros(self.window_seconds));
+        on_db!(db, |c| {
+            sqlx::query(
+                "INSERT INTO login_failures (client_ip, username_key, failed_at) \
+                 VALUES ($1, $2, $3)",
+            )
+            .bind(&attempt.client_ip)
+            .bind(&attempt.username_key)
+            .bind(now)
+            .execute(c)
+            .await?;
+            sqlx::query("DELETE FROM login_failures WHERE client_ip = $1 AND failed_at <= $2")
+                .bind(&attempt.client_ip)
+                .bind(since)
+                .execute(c)
+                .await
+                .map(drop)
+        })?;
+        Ok(())
+    }
+}
+
+/// Deletes every failure older than the window; returns how many.
+pub async fn purge(db: &DbPool, settings: &Settings) -> Result<u64, Error> {
+    let since = Timestamp(Timestamp::now().0 - window_micros(settings.login_throttle_window));
+    Ok(on_db!(db, |c| {
+        sqlx::query("DELETE FROM login_failures WHERE failed_at <= $1")
+            .bind(since)
+            .execute(c)
+            .await
+            .map(|done| done.rows_affected())
+    })?)
+}
+
+fn window_micros(seconds: u64) -> i64 {
+    i64::try_from(seconds)
+        .unwrap_or(i64::MAX)
+        .saturating_mul(1_000_000)
+}
