@@ -6,6 +6,7 @@ mod helpers;
 
 mod admin;
 mod auth;
+mod backup;
 mod concurrency;
 mod errors;
 mod leads;
