@@ -9,6 +9,7 @@ mod auth;
 mod backup;
 mod concurrency;
 mod errors;
+mod headers;
 mod leads;
 mod pages;
 mod storage;
