@@ -28,7 +28,13 @@ impl DbPool {
 
         if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let options = PgConnectOptions::from_str(url)?;
-            let pool = pool_options(max, min, connect_timeout, idle).connect_lazy_with(options);
+            // A connection that died with its server (a PostgreSQL restart)
+            // is noticed on checkout instead of failing the request that
+            // draws it: one cheap round trip per checkout buys a clean
+            // recovery.
+            let pool = pool_options(max, min, connect_timeout, idle)
+                .test_before_acquire(true)
+                .connect_lazy_with(options);
             Ok(Backend::Postgres(pool))
         } else if url.starts_with("sqlite:") {
             let options = SqliteConnectOptions::from_str(url)?
@@ -41,7 +47,9 @@ impl DbPool {
                 .pragma("cache_size", "-16000")
                 .pragma("mmap_size", "268435456")
                 .pragma("temp_store", "memory");
+            // An in-process database cannot go away under a connection.
             let pool = pool_options(max, min, connect_timeout, idle)
+                .test_before_acquire(false)
                 .connect_with(options)
                 .await?;
             Ok(Backend::Sqlite(pool))
@@ -77,9 +85,6 @@ fn pool_options<DB: sqlx::Database>(
         .min_connections(min)
         .acquire_timeout(acquire_timeout)
         .idle_timeout(idle_timeout)
-        // A connection that died with its server (a PostgreSQL restart) is
-        // noticed on checkout instead of failing the request that draws it.
-        .test_before_acquire(true)
 }
 
 /// A connection from either pool.
