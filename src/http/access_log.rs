@@ -31,8 +31,10 @@ impl AccessLog {
         std::thread::Builder::new()
             .name("access-log".into())
             .spawn(move || {
-                let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+                let stdout = std::io::stdout();
                 while let Ok(line) = received.recv() {
+                    // Locked per batch, not for good: Rocket prints to stdout too.
+                    let mut out = std::io::BufWriter::new(stdout.lock());
                     let _ = writeln!(out, "{line}");
                     // Batch what is queued, then flush so lines appear promptly.
                     while let Ok(line) = received.try_recv() {
