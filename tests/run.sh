@@ -39,6 +39,9 @@ step "Format and lints"
 cargo fmt --all -- --check
 cargo clippy --all-targets --quiet -- -D warnings
 
+step "Supply chain: cargo-deny (bans, licenses, sources, advisories)"
+bash tests/audit/run.sh
+
 step "Unit and integration tests (SQLite and PostgreSQL)"
 CI="${CI:-}" cargo test --quiet 2>&1 | tee /tmp/leads-cargo-test.log
 grep -q "test result: ok" /tmp/leads-cargo-test.log
@@ -106,6 +109,12 @@ java -jar tests/e2e/node_modules/vnu-jar/build/dist/vnu.jar --errors-only --form
 echo "$(ls tests/artifacts/html | wc -l) pages valid"
 stop_server
 
+step "Fault tests: kill -9, PostgreSQL outage, two instances, 64 SQLite writers"
+bash tests/faults/run.sh "$BIN" | tee "$WORK/faults.log"
+
+step "The request log of a full run holds no secret"
+python3 tests/logs/check_secrets.py "$BIN" | tee "$WORK/secrets.log"
+
 step "Timing measurements (release build, SQLite)"
 start_server timing "sqlite://$WORK/timing/leads.db" 18084
 python3 tests/perf/login_timing.py http://127.0.0.1:18084
@@ -128,5 +137,8 @@ step "All test stages passed"
 rust=$(grep -o "test result: ok. [0-9]* passed" /tmp/leads-cargo-test.log | awk '{s+=$4} END {print s+0}')
 newman=$(cat "$WORK"/newman-*.log | grep -o "assertions[^0-9]*[0-9]*" | grep -o "[0-9]*$" | awk '{s+=$1} END {print s+0}')
 browser=$(grep -o "^# pass [0-9]*" "$WORK/e2e.log" | awk '{s+=$3} END {print s+0}')
-echo "rust tests: $rust, newman assertions: $newman, browser tests: $browser"
-echo "$((rust + newman + browser)) passed, 0 failed"
+faults=$(grep -o "^fault tests: [0-9]* passed" "$WORK/faults.log" | awk '{print $3}')
+secrets=$(grep -c "^  ok   PART" "$WORK/secrets.log")
+echo "rust tests: $rust, newman assertions: $newman, browser tests: $browser," \
+  "fault tests: $faults, log checks: $secrets"
+echo "$((rust + newman + browser + faults + secrets)) passed, 0 failed"
