@@ -116,7 +116,7 @@ impl Throttle {
         }
         let now = Timestamp::now();
         let since = Timestamp(now.0 - window_micros(self.window_seconds));
-        on_db!(db, |c| {
+        on_db!(db.writer(), |c| {
             sqlx::query(
                 "INSERT INTO login_failures (client_ip, username_key, failed_at) \
                  VALUES ($1, $2, $3)",
@@ -140,7 +140,7 @@ impl Throttle {
 /// Deletes every failure older than the window; returns how many.
 pub async fn purge(db: &DbPool, settings: &Settings) -> Result<u64, Error> {
     let since = Timestamp(Timestamp::now().0 - window_micros(settings.login_throttle_window));
-    Ok(on_db!(db, |c| {
+    Ok(on_db!(db.writer(), |c| {
         sqlx::query("DELETE FROM login_failures WHERE failed_at <= $1")
             .bind(since)
             .execute(c)

@@ -12,7 +12,7 @@ impl DbPool {
     /// compacted and needs no `-wal` file beside it. A PostgreSQL database
     /// is backed up with its own tools.
     pub async fn backup_to(&self, path: &Path) -> Result<(), String> {
-        let Backend::Sqlite(pool) = self else {
+        let Backend::Sqlite(db) = self else {
             return Err("backup copies SQLite databases; for PostgreSQL use pg_dump".into());
         };
         if path.exists() {
@@ -23,7 +23,7 @@ impl DbPool {
             .ok_or_else(|| format!("{} is not a UTF-8 path", path.display()))?;
         sqlx::query("VACUUM INTO $1")
             .bind(target)
-            .execute(pool)
+            .execute(&db.readers)
             .await
             .map(drop)
             .map_err(|e| format!("backup failed: {e}"))

@@ -13,7 +13,7 @@ impl DbPool {
     /// Applies pending migrations; a no-op when the schema is current.
     pub async fn migrate(&self) -> Result<(), MigrateError> {
         match self {
-            Backend::Sqlite(pool) => SQLITE.run(pool).await,
+            Backend::Sqlite(db) => SQLITE.run(&db.writer).await,
             Backend::Postgres(pool) => POSTGRES.run(pool).await,
         }
     }

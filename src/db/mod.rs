@@ -15,7 +15,7 @@ mod tx;
 
 pub use errors::unique_violation;
 pub use migrate::Migrations;
-pub use pool::DbPool;
+pub use pool::{DbPool, SqliteDb};
 pub use sql::{contains_pattern, Bind, Sql};
 pub use tx::WriteTx;
 
@@ -27,10 +27,17 @@ use rocket_db_pools::Database;
 pub struct Db(DbPool);
 
 /// Either backend's half of a value: a pool, a connection, a transaction.
-#[derive(Clone)]
+#[derive(Clone, Copy)]
 pub enum Backend<S, P> {
     Sqlite(S),
     Postgres(P),
+}
+
+impl<'a> Backend<&'a sqlx::SqlitePool, &'a sqlx::PgPool> {
+    /// Already a borrowed pool, for [`on_db!`] over [`DbPool::writer`].
+    pub fn live(self) -> Self {
+        self
+    }
 }
 
 /// Runs `$body` with `$conn` bound to the live backend's executor.

@@ -118,11 +118,15 @@ impl Sql {
         .await)
     }
 
+    /// Runs a write (through the writer, see [`DbPool::writer`]).
     pub async fn execute(&self, db: &DbPool) -> Result<u64, sqlx::Error> {
-        on_db!(db, |c| bound!(sqlx::query(&self.text), &self.binds)
-            .execute(c)
-            .await
-            .map(|r| r.rows_affected()))
+        on_db!(db.writer(), |c| bound!(
+            sqlx::query(&self.text),
+            &self.binds
+        )
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))
     }
 
     /// The rows one at a time, for answers too large to hold (CSV exports).

@@ -22,8 +22,8 @@ pub struct WriteTx {
 impl DbPool {
     pub async fn begin_write(&self) -> Result<WriteTx, sqlx::Error> {
         let conn = match self {
-            Backend::Sqlite(pool) => {
-                let mut conn = pool.acquire().await?;
+            Backend::Sqlite(db) => {
+                let mut conn = db.writer.acquire().await?;
                 conn.execute("BEGIN IMMEDIATE").await?;
                 Backend::Sqlite(conn)
             }

@@ -105,7 +105,7 @@ pub async fn create(db: &DbPool, owner: i64, input: &Input) -> Result<Lead, Erro
          VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {}",
         Lead::COLUMNS
     );
-    let inserted = on_db!(db, |c| {
+    let inserted = on_db!(db.writer(), |c| {
         sqlx::query_as(&sql)
             .bind(&draft.name)
             .bind(&draft.email)
@@ -165,7 +165,7 @@ pub async fn update(
 }
 
 pub async fn delete(db: &DbPool, owner: i64, id: i64) -> Result<(), Error> {
-    let deleted = on_db!(db, |c| {
+    let deleted = on_db!(db.writer(), |c| {
         sqlx::query("DELETE FROM leads WHERE id = $1 AND owner_id = $2")
             .bind(id)
             .bind(owner)
