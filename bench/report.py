@@ -1,0 +1,157 @@
+#!/usr/bin/env python3
+"""Turns bench/run's results (JSON lines) into the RESULTS.md table and target checks.
+
+  report.py RESULTS.jsonl META.json
+"""
+import json
+import statistics
+import sys
+
+rows = [json.loads(line) for line in open(sys.argv[1]) if line.strip()]
+meta = json.load(open(sys.argv[2]))
+CONNS, LOGIN_CONNS, THREADS = meta["conns"], meta["login_conns"], meta["threads"]
+
+SCENARIOS = [
+    ("1", "GET /healthz (ceiling)", CONNS),
+    ("2", "GET /api/auth/user", CONNS),
+    ("3", "GET /api/leads/ (20 leads)", CONNS),
+    ("4", "POST /api/leads/", CONNS),
+    ("5", "POST /api/auth/login", LOGIN_CONNS),
+    ("6", "mixed: scenario 3 during logins", CONNS),
+    ("6L", "  ...the concurrent logins", LOGIN_CONNS),
+    ("7", "GET /api/leads/, 1,000,000 leads", CONNS),
+]
+BACKENDS = [b for b in ("sqlite", "postgres") if any(r["backend"] == b for r in rows)]
+NAMES = {"sqlite": "SQLite", "postgres": "PostgreSQL"}
+
+
+def summary(backend, scenario):
+    runs = [r for r in rows if r.get("kind") == "wrk" and r["backend"] == backend and r["scenario"] == scenario]
+    if not runs:
+        return None
+    med = lambda key: statistics.median(r[key] for r in runs)
+    return {
+        "runs": len(runs), "rps": med("rps"), "p50": med("p50_ms"), "p99": med("p99_ms"),
+        "errors_median": med("errors"), "errors_sum": sum(r["errors"] for r in runs),
+        "rss_median": med("rss_mb"), "rss_max": max(r["rss_mb"] for r in runs),
+        "non2xx": sum(r["non2xx"] for r in runs),
+        "socket": sum(r["connect"] + r["read"] + r["write"] + r["timeout"] for r in runs),
+    }
+
+
+def extra(kind, backend):
+    return [r for r in rows if r.get("kind") == kind and r["backend"] == backend]
+
+
+out = []
+w = out.append
+w("# Benchmark results (issue 6, Performance)\n")
+w(f"- Date: {meta['date']}")
+w(f"- Commit: `{meta['commit']}`{' (working tree had uncommitted changes)' if meta.get('dirty') else ''}")
+w(f"- Binary: `{meta['binary']}`")
+w(f"- Machine: {meta['cores']} cores (`nproc`), {meta['cpu']}, {meta['mem_gb']} GB RAM; "
+  f"load average at start {meta['load']}")
+w(f"- Load generator: wrk {meta['wrk']} on the same machine, 127.0.0.1 only, `-t{THREADS}`; "
+  f"{CONNS} connections for scenarios 1-4, 6 and 7, {LOGIN_CONNS} for the logins (5 and 6's second wrk); "
+  f"{meta['runs']} runs of {meta['duration']} s per scenario after a {meta['warmup']} s warm-up, "
+  f"latency is wrk's (closed loop, from send to full response).")
+w("- Each figure is the median of the runs, except: *errors* shows the median and, in brackets, the sum "
+  "over all runs (non-2xx responses + socket errors: connect, read, write, timeout); *peak RSS* is the "
+  + ("server's VmHWM per run (reset with `echo 5 > /proc/PID/clear_refs` before each run, so it cannot fall "
+     "below the RSS the process already holds)" if all(r.get("rss_mode") == "hwm" for r in rows if r.get("kind") == "wrk")
+     else "server's VmRSS sampled every 100 ms during each run (clear_refs unavailable)")
+  + ", median and [max]. Targets use the sum of errors and the max RSS.")
+w(f"- Server: `ROCKET_LOG_LEVEL={meta['log_level']}`, everything else from Rocket.toml (release profile); "
+  f"its stdout (JSON request logs) and stderr go to a file.")
+w(f"- Data: 1,000 users, 100,000 leads (the bench user owns 20; scenario 4 posts as a second user), "
+  f"then 900,000 more leads to other users for scenario 7, inserted while the same server process keeps running.")
+w(f"- Total wall time of bench/run: {meta.get('elapsed', '?')}\n")
+
+w("| backend | # | scenario | conns | req/s | p50 ms | p99 ms | errors | peak RSS MB |")
+w("|---|---|---|---:|---:|---:|---:|---:|---:|")
+for b in BACKENDS:
+    for sid, label, conns in SCENARIOS:
+        s = summary(b, sid)
+        if not s:
+            continue
+        w(f"| {NAMES[b]} | {sid} | {label} | {conns} | {s['rps']:,.0f} | {s['p50']:.2f} | {s['p99']:.2f} | "
+          f"{s['errors_median']:g} [{s['errors_sum']}] | {s['rss_median']:.1f} [{s['rss_max']:.1f}] |")
+w("")
+
+results = {}  # target -> list of (backend, ok, detail)
+for b in BACKENDS:
+    s1, s3, s4, s5, s6, s7 = (summary(b, k) for k in ("1", "3", "4", "5", "6", "7"))
+    name = NAMES[b]
+    w(f"## {name}\n")
+    if s6 and s3:
+        w(f"- Mixed (6): listing p99 {s6['p99']:.2f} ms vs quiet {s3['p99']:.2f} ms = "
+          f"{s6['p99'] / s3['p99']:.2f}x; req/s {s6['rps']:,.0f} vs quiet {s3['rps']:,.0f}.")
+    ver = extra("verify4", b)
+    acked = sum(r["acknowledged"] for r in ver)
+    present = sum(r["present"] for r in ver)
+    all_present = bool(ver) and all(r["present"] >= r["acknowledged"] for r in ver)
+    for r in ver:
+        w(f"- Scenario 4 run {r['run']}: {r['acknowledged']} leads acknowledged (201), {r['present']} rows "
+          f"with that run's emails in the table"
+          + (f" ({r['present'] - r['acknowledged']} more: requests in flight when wrk stopped)"
+             if r['present'] > r['acknowledged'] else "") + ".")
+    hashes = extra("hash", b)
+    if hashes:
+        h = hashes[0]
+        w(f"- One argon2 hash: {h['hash_ms']:.1f} ms (median of {h['n']} sequential logins {h['login_ms']:.1f} ms "
+          f"minus median GET /api/auth/user {h['user_ms']:.2f} ms) -> ideal {meta['cores']} / hash = "
+          f"{meta['cores'] * 1000 / h['hash_ms']:.1f} logins/s.")
+        w(f"- Server RSS: {h['rss_fresh']:.1f} MB right after start, {h['rss_hashed']:.1f} MB after the "
+          f"{h['n'] + 4} sequential logins that precede scenario 1 (tokens, sanity check, hash time).")
+    for r in extra("log", b):
+        w(f"- Server log: {r['lines']:,} JSON request lines, {r['status5xx']} with a 5xx status, "
+          f"{r['other']} other lines.")
+    for r in extra("seed", b):
+        w(f"- Seeding: {r['text']}")
+    w("")
+
+    def check(target, ok, detail):
+        results.setdefault(target, []).append((name, ok, detail))
+
+    if s1 and s3:
+        frac = 0.30 if b == "sqlite" else 0.15
+        ratio = s3["rps"] / s1["rps"]
+        check("T1", ratio >= frac and s3["p99"] < 10 and s3["errors_sum"] == 0,
+              f"s3/s1 = {ratio:.0%} (need >= {frac:.0%}), p99 {s3['p99']:.2f} ms (< 10), errors {s3['errors_sum']}")
+    if s1 and s4:
+        ratio = s4["rps"] / s1["rps"]
+        ratio_ok = ratio >= 0.20 if b == "sqlite" else True
+        need = "need >= 20%" if b == "sqlite" else "no ratio target on PostgreSQL"
+        check("T2", ratio_ok and s4["errors_sum"] == 0 and all_present,
+              f"s4/s1 = {ratio:.0%} ({need}), errors {s4['errors_sum']}, "
+              f"acknowledged {acked}, present {present}{'' if all_present else ' MISSING ROWS'}")
+    if s5 and hashes:
+        ideal = meta["cores"] * 1000 / hashes[0]["hash_ms"]
+        check("T3", s5["rps"] >= 0.9 * ideal and s5["errors_sum"] == 0,
+              f"{s5['rps']:.1f} logins/s = {s5['rps'] / ideal:.0%} of {ideal:.1f} (need >= 90%), errors {s5['errors_sum']}")
+    if s6 and s3:
+        check("T4", s6["p99"] < 3 * s3["p99"],
+              f"p99 {s6['p99']:.2f} ms = {s6['p99'] / s3['p99']:.2f}x quiet {s3['p99']:.2f} ms (need < 3x)")
+    if s7 and s3:
+        check("T5", s7["p50"] <= 1.25 * s3["p50"],
+              f"p50 {s7['p50']:.2f} ms vs {s3['p50']:.2f} ms = {s7['p50'] / s3['p50'] - 1:+.0%} (need <= +25%)")
+    peaks = [(summary(b, k)["rss_max"], k) for k, _, _ in SCENARIOS if summary(b, k) and k != "6L"]
+    if peaks:
+        top = max(peaks)
+        check("T6", top[0] < 150, f"max peak RSS {top[0]:.1f} MB (scenario {top[1]}; need < 150)")
+
+w("## Targets\n")
+w("| target | backend | result | detail |")
+w("|---|---|---|---|")
+DESC = {"T1": "list >= 30%/15% of ceiling, p99 < 10 ms, 0 errors", "T2": "create >= 20% of ceiling (SQLite), 0 errors, no lost leads",
+        "T3": "login >= 90% of cores / hash time", "T4": "mixed p99 < 3x quiet p99",
+        "T5": "1M-lead p50 within 25%", "T6": "peak RSS < 150 MB"}
+failed = []
+for t in sorted(results):
+    for name, ok, detail in results[t]:
+        w(f"| {t} {DESC[t]} | {name} | {'PASS' if ok else '**FAIL**'} | {detail} |")
+        if not ok:
+            failed.append(f"{t} ({name})")
+w("")
+w(f"Overall: {'all targets PASS' if not failed else 'FAIL: ' + ', '.join(failed)}")
+print("\n".join(out))
