@@ -12,6 +12,7 @@ pub mod error;
 pub mod health;
 pub mod http;
 pub mod leads;
+pub mod openapi;
 pub mod pages;
 pub mod timestamp;
 pub mod users;
@@ -63,6 +64,7 @@ pub fn build(figment: Figment) -> Rocket<Build> {
         .mount("/", admin::routes())
         .mount("/api", auth::api::routes())
         .mount("/api", leads::api::routes())
+        .mount("/api", openapi::routes())
         .mount("/", health::routes())
         .register("/api", http::catchers::json())
 }

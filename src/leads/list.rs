@@ -1,19 +1,49 @@
 //! The lead list's optional features: `?search=`, `?ordering=`, and
 //! `?page=` or `?limit=&offset=` pagination (DRF's filters and paginators).
 
-use rocket::FromForm;
+use rocket::form::{self, DataField, FromForm, ValueField};
 
 use crate::db::Sql;
 use crate::error::Error;
 
 /// The query string as sent; [`ListQuery::parse`] interprets it.
-#[derive(Debug, Default, FromForm)]
+#[derive(Debug, Default)]
 pub struct ListParams {
     pub search: Option<String>,
     pub ordering: Option<String>,
     pub page: Option<String>,
     pub limit: Option<String>,
     pub offset: Option<String>,
+}
+
+/// Read as Django's `QueryDict.get` does: a repeated name takes its last
+/// value, and other names are ignored. (A derived `FromForm` would turn a
+/// repeated name into `None`, so `?page=1&page=x` listed everything.)
+#[rocket::async_trait]
+impl<'r> FromForm<'r> for ListParams {
+    type Context = ListParams;
+
+    fn init(_: form::Options) -> Self::Context {
+        <ListParams as Default>::default()
+    }
+
+    fn push_value(params: &mut ListParams, field: ValueField<'r>) {
+        let slot = match field.name.source().as_str() {
+            "search" => &mut params.search,
+            "ordering" => &mut params.ordering,
+            "page" => &mut params.page,
+            "limit" => &mut params.limit,
+            "offset" => &mut params.offset,
+            _ => return,
+        };
+        *slot = Some(field.value.to_owned());
+    }
+
+    async fn push_data(_: &mut ListParams, _: DataField<'r, '_>) {}
+
+    fn finalize(params: ListParams) -> form::Result<'r, Self> {
+        Ok(params)
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]

@@ -11,6 +11,7 @@ mod concurrency;
 mod errors;
 mod headers;
 mod leads;
+mod openapi;
 mod pages;
 mod storage;
 mod throttle;

@@ -1,0 +1,65 @@
+//! The API described: `GET /api/openapi.json` (an OpenAPI 3 document) and
+//! `GET /api/docs` (the same document as an HTML reference page).
+//!
+//! The document is hand-written JSON next to this file rather than derived
+//! from the handlers: the wire contract (SPEC §3) is the thing being
+//! promised, and tests/api/openapi.rs checks it against the mounted routes
+//! so that the two cannot drift apart. It is parsed once, on first use.
+
+mod docs;
+
+use std::sync::LazyLock;
+
+use rocket::http::ContentType;
+use rocket::{get, routes, Route};
+use rocket_dyn_templates::Template;
+use serde_json::Value;
+
+use crate::http::methods::{with_fallbacks, Access};
+use crate::pages::View;
+
+static DOCUMENT: LazyLock<Value> = LazyLock::new(|| {
+    serde_json::from_str(include_str!("openapi.json")).expect("src/openapi/openapi.json is JSON")
+});
+
+/// Served compact, like every other JSON answer of the API.
+static COMPACT: LazyLock<String> = LazyLock::new(|| DOCUMENT.to_string());
+
+/// The parsed OpenAPI document.
+pub fn document() -> &'static Value {
+    &DOCUMENT
+}
+
+/// Public, and under `/api` like the endpoints they describe, with the
+/// same 405 answers to other methods.
+pub fn routes() -> Vec<Route> {
+    with_fallbacks(routes![openapi_json, api_docs], Access::Public)
+}
+
+#[get("/openapi.json")]
+fn openapi_json() -> (ContentType, &'static str) {
+    (ContentType::JSON, COMPACT.as_str())
+}
+
+/// The page shows the signed-in user's navigation like every page does; a
+/// request the page guard refuses (say, a bad `Authorization` header) still
+/// gets the reference, as an anonymous reader.
+#[get("/docs")]
+fn api_docs(view: Option<View>) -> Template {
+    let context = docs::context(document());
+    match view {
+        Some(view) => view.render("api/docs", "api", context),
+        None => Template::render("api/docs", anonymous(context)),
+    }
+}
+
+/// The shared keys `View::render` would add, for a reader without a session.
+fn anonymous(mut context: Value) -> Value {
+    if let Some(all) = context.as_object_mut() {
+        all.insert("user".into(), Value::Null);
+        all.insert("csrf_token".into(), Value::String(String::new()));
+        all.insert("flash".into(), Value::Null);
+        all.insert("section".into(), Value::String("api".into()));
+    }
+    context
+}
