@@ -93,6 +93,17 @@ start_server postgres "postgres://postgres@127.0.0.1:5432/leads_newman_$$" 18082
 bash tests/postman/run-newman.sh http://127.0.0.1:18082 | tee "$WORK/newman-postgres.log"
 stop_server
 
+step "Fuzzing the API from its OpenAPI document with schemathesis, SQLite"
+start_server fuzz-sqlite "sqlite://$WORK/fuzz-sqlite/leads.db" 18087
+bash tests/fuzz/run.sh http://127.0.0.1:18087 | tee "$WORK/fuzz-sqlite.log"
+stop_server
+
+step "Fuzzing the API from its OpenAPI document with schemathesis, PostgreSQL"
+new_pg_database "leads_fuzz_$$"
+start_server fuzz-postgres "postgres://postgres@127.0.0.1:5432/leads_fuzz_$$" 18088
+bash tests/fuzz/run.sh http://127.0.0.1:18088 | tee "$WORK/fuzz-postgres.log"
+stop_server
+
 step "Browser journey in headless Chromium (release build, SQLite)"
 rm -rf tests/artifacts
 start_server browser "sqlite://$WORK/browser/leads.db" 18083
@@ -104,7 +115,8 @@ LEADS_PASSWORD="$ADMIN_PASSWORD" ROCKET_CONFIG="$ROOT/Rocket.toml" \
 grep -q "^# fail 0" "$WORK/e2e.log"
 echo "Screenshots: tests/artifacts/screenshots/"
 
-step "HTML5 validation of every page the journey saw"
+step "HTML5 validation of every page the journey saw, and the API reference"
+curl -fsS http://127.0.0.1:18083/api/docs -o tests/artifacts/html/api-docs.html
 java -jar tests/e2e/node_modules/vnu-jar/build/dist/vnu.jar --errors-only --format text tests/artifacts/html/
 echo "$(ls tests/artifacts/html | wc -l) pages valid"
 stop_server
@@ -139,6 +151,7 @@ newman=$(cat "$WORK"/newman-*.log | grep -o "assertions[^0-9]*[0-9]*" | grep -o 
 browser=$(grep -o "^# pass [0-9]*" "$WORK/e2e.log" | awk '{s+=$3} END {print s+0}')
 faults=$(grep -o "^fault tests: [0-9]* passed" "$WORK/faults.log" | awk '{print $3}')
 secrets=$(grep -c "^  ok   PART" "$WORK/secrets.log")
+fuzz=$(cat "$WORK"/fuzz-*.log | grep -o "^schemathesis: [0-9]* requests" | awk '{s+=$2} END {print s+0}')
 echo "rust tests: $rust, newman assertions: $newman, browser tests: $browser," \
-  "fault tests: $faults, log checks: $secrets"
+  "fault tests: $faults, log checks: $secrets; schemathesis requests: $fuzz"
 echo "$((rust + newman + browser + faults + secrets)) passed, 0 failed"
