@@ -8,7 +8,7 @@ use rocket_db_pools::{Config, Error};
 use sqlx::pool::{PoolConnection, PoolOptions};
 use sqlx::postgres::{PgConnectOptions, PgPool};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqliteSynchronous};
-use sqlx::{Postgres, Sqlite};
+use sqlx::{Connection, Postgres, Sqlite};
 
 use super::Backend;
 
@@ -42,12 +42,21 @@ impl DbPool {
 
         if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let options = PgConnectOptions::from_str(url)?;
-            // A connection that died with its server (a PostgreSQL restart)
-            // is noticed on checkout instead of failing the request that
-            // draws it: one cheap round trip per checkout buys a clean
-            // recovery.
             let pool = pool_options(max, min, connect_timeout, idle)
-                .test_before_acquire(true)
+                .test_before_acquire(false)
+                .before_acquire(|conn: &mut sqlx::PgConnection, meta| {
+                    Box::pin(async move {
+                        // A connection that died with its server (a
+                        // PostgreSQL restart) is noticed on checkout, not by
+                        // the request that draws it. One used moments ago
+                        // is alive: sqlx pings every connection as it comes
+                        // back, so that costs no round trip on a busy server.
+                        if meta.idle_for < Duration::from_secs(1) {
+                            return Ok(true);
+                        }
+                        conn.ping().await.map(|()| true)
+                    })
+                })
                 .connect_lazy_with(options);
             Ok(Backend::Postgres(pool))
         } else if url.starts_with("sqlite:") {
