@@ -105,7 +105,11 @@ pub async fn create(db: &DbPool, owner: i64, input: &Input) -> Result<Lead, Erro
          VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {}",
         Lead::COLUMNS
     );
-    let inserted = on_db!(db.writer(), |c| {
+    // `fetch_all`, not `fetch_one`: SQLite hands out a RETURNING row before
+    // the statement has run to its end, and an autocommit INSERT commits only
+    // then. Answering at the first row let a client's next read, on another
+    // connection, miss the lead it had just been told was created.
+    let inserted: Result<Vec<Lead>, _> = on_db!(db.writer(), |c| {
         sqlx::query_as(&sql)
             .bind(&draft.name)
             .bind(&draft.email)
@@ -114,10 +118,10 @@ pub async fn create(db: &DbPool, owner: i64, input: &Input) -> Result<Lead, Erro
             .bind(draft.search_key())
             .bind(owner)
             .bind(Timestamp::now())
-            .fetch_one(c)
+            .fetch_all(c)
             .await
     });
-    inserted.map_err(email_taken)
+    inserted.map_err(email_taken)?.pop().ok_or(Error::Internal)
 }
 
 /// PUT (`partial == false`, every field required) or PATCH. The patch is

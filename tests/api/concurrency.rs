@@ -14,6 +14,7 @@ use crate::helpers::{Backend, TestApp, PASSWORD};
 use crate::{app, on_both_backends};
 
 on_both_backends!(
+    a_created_lead_is_readable_at_once,
     racing_creates_of_one_lead_email_make_one_lead,
     racing_registrations_of_one_username_make_one_user,
     concurrent_logins_all_succeed_with_distinct_tokens,
@@ -52,6 +53,29 @@ fn tally(results: &[(Status, Value)], winner: Status, loser: &Value) -> usize {
         }
     }
     winners
+}
+
+/// Read-your-writes: a 201 means the lead is committed. (SQLite returned
+/// the RETURNING row before the INSERT committed, so the next read on
+/// another connection sometimes answered 404.)
+async fn a_created_lead_is_readable_at_once(backend: Backend) {
+    let app = app!(backend);
+    let (token, _) = app.register("alice").await;
+    // Eight clients at once, so that the database's threads are busy.
+    let clients = (0..8).map(|client| {
+        let (app, token) = (&app, &token);
+        async move {
+            for n in 0..60 {
+                let email = format!("c{client}-{n}@example.com");
+                let lead = app.create_lead(token, "Ann", &email).await;
+                let (status, body) = app
+                    .get(&format!("/api/leads/{}/", lead["id"]), Some(token))
+                    .await;
+                assert_eq!((status, &body), (Status::Ok, &lead), "{email}");
+            }
+        }
+    });
+    join_all(clients).await;
 }
 
 async fn racing_creates_of_one_lead_email_make_one_lead(backend: Backend) {
