@@ -74,7 +74,10 @@ impl DbPool {
                 // ran 10% faster without), and mapped pages would count in
                 // the server's resident memory as the database grows.
                 .pragma("mmap_size", "0")
-                .pragma("temp_store", "memory");
+                .pragma("temp_store", "memory")
+                // Checkpoints run beside the writer, not inside its commits
+                // (see `checkpoint_in_background`).
+                .pragma("wal_autocheckpoint", "0");
             // An in-process database cannot go away under a connection, so
             // connections are not pinged on checkout.
             let writer = pool_options(1, 1, connect_timeout, idle)
@@ -85,6 +88,7 @@ impl DbPool {
                 .test_before_acquire(false)
                 .connect_with(options)
                 .await?;
+            checkpoint_in_background(readers.clone());
             Ok(Backend::Sqlite(SqliteDb { readers, writer }))
         } else {
             Err(sqlx::Error::Configuration(
@@ -113,6 +117,30 @@ impl DbPool {
     pub async fn ping(&self) -> bool {
         crate::on_db!(self, |c| sqlx::query("SELECT 1").execute(c).await.map(drop)).is_ok()
     }
+}
+
+/// Copies the WAL back into the database file every quarter second.
+///
+/// SQLite's automatic checkpoint runs inside the commit that crosses 1,000
+/// WAL pages, on the one writer connection, with two fsyncs: every write
+/// queued behind it waits. A PASSIVE checkpoint from another connection
+/// takes no write lock, so writers never wait for one; a busy reader only
+/// makes it copy less this time. The task ends when the pool closes.
+fn checkpoint_in_background(pool: SqlitePool) {
+    rocket::tokio::spawn(async move {
+        let mut tick = rocket::tokio::time::interval(Duration::from_millis(250));
+        while !pool.is_closed() {
+            tick.tick().await;
+            if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+                .execute(&pool)
+                .await
+            {
+                if !pool.is_closed() {
+                    rocket::warn!("WAL checkpoint failed: {e}");
+                }
+            }
+        }
+    });
 }
 
 fn pool_options<DB: sqlx::Database>(

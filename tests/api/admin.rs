@@ -423,24 +423,17 @@ async fn csv_export_round_trips_the_filtered_list(backend: Backend) {
 
 async fn createsuperuser_makes_a_staff_account_with_validated_password(backend: Backend) {
     let app = app!(backend);
-    let leads = env!("CARGO_BIN_EXE_leads");
     let run = |password: &str| {
-        std::process::Command::new(leads)
-            .args([
-                "createsuperuser",
-                "--username",
-                "chief",
-                "--email",
-                "chief@example.com",
-            ])
-            .env("LEADS_PASSWORD", password)
-            .env(
-                "ROCKET_DATABASES",
-                format!("{{leads={{url=\"{}\"}}}}", app.db_url),
-            )
-            .env("ROCKET_CONFIG", "/nonexistent/Rocket.toml")
-            .output()
-            .expect("run the leads binary")
+        app.leads_command(&[
+            "createsuperuser",
+            "--username",
+            "chief",
+            "--email",
+            "chief@example.com",
+        ])
+        .env("LEADS_PASSWORD", password)
+        .output()
+        .expect("run the leads binary")
     };
     let weak = run("12345");
     assert!(!weak.status.success());

@@ -1,20 +1,13 @@
 //! `leads backup PATH`: a consistent snapshot of a live SQLite database.
 
-use std::process::{Command, Output};
+use std::process::Output;
 
 use sqlx::{Connection, SqliteConnection};
 
 use crate::helpers::{Backend, TestApp};
 
-/// Runs the `leads` binary against the app's database.
 fn run_leads(app: &TestApp, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_leads"))
-        .args(args)
-        .env(
-            "ROCKET_DATABASES",
-            format!("{{leads={{url=\"{}\"}}}}", app.db_url),
-        )
-        .env("ROCKET_CONFIG", "/nonexistent/Rocket.toml")
+    app.leads_command(args)
         .output()
         .expect("run the leads binary")
 }

@@ -223,6 +223,20 @@ impl TestApp {
         body
     }
 
+    /// The `leads` binary with this app's database configured (and no
+    /// Rocket.toml), for command-line tests.
+    pub fn leads_command(&self, args: &[&str]) -> std::process::Command {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_leads"));
+        command
+            .args(args)
+            .env(
+                "ROCKET_DATABASES",
+                format!("{{leads={{url=\"{}\"}}}}", self.db_url),
+            )
+            .env("ROCKET_CONFIG", "/nonexistent/Rocket.toml");
+        command
+    }
+
     /// One integer from raw SQL on the test database (e.g. a count).
     pub async fn scalar(&self, sql: &str) -> i64 {
         let db = self.raw_db().await;
