@@ -116,7 +116,7 @@ impl Throttle {
         }
         let now = Timestamp::now();
         let since = Timestamp(now.0 - window_micros(self.window_seconds));
-        on_db!(db.writer(), |c| {
+        on_db!(db.writer().await, |c| {
             sqlx::query(
                 "INSERT INTO login_failures (client_ip, username_key, failed_at) \
                  VALUES ($1, $2, $3)",
@@ -125,7 +125,10 @@ impl Throttle {
             .bind(&attempt.username_key)
             .bind(now)
             .execute(c)
-            .await?;
+            .await
+            .map(drop)
+        })?;
+        on_db!(db.writer().await, |c| {
             sqlx::query("DELETE FROM login_failures WHERE client_ip = $1 AND failed_at <= $2")
                 .bind(&attempt.client_ip)
                 .bind(since)
@@ -140,7 +143,7 @@ impl Throttle {
 /// Deletes every failure older than the window; returns how many.
 pub async fn purge(db: &DbPool, settings: &Settings) -> Result<u64, Error> {
     let since = Timestamp(Timestamp::now().0 - window_micros(settings.login_throttle_window));
-    Ok(on_db!(db.writer(), |c| {
+    Ok(on_db!(db.writer().await, |c| {
         sqlx::query("DELETE FROM login_failures WHERE failed_at <= $1")
             .bind(since)
             .execute(c)

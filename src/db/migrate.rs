@@ -13,7 +13,8 @@ impl DbPool {
     /// Applies pending migrations; a no-op when the schema is current.
     pub async fn migrate(&self) -> Result<(), MigrateError> {
         match self {
-            Backend::Sqlite(db) => SQLITE.run(&db.writer).await,
+            // At start-up, before anything writes through the writer.
+            Backend::Sqlite(db) => SQLITE.run(&db.readers).await,
             Backend::Postgres(pool) => POSTGRES.run(pool).await,
         }
     }

@@ -15,7 +15,7 @@ mod tx;
 
 pub use errors::unique_violation;
 pub use migrate::Migrations;
-pub use pool::{DbPool, SqliteDb};
+pub use pool::{DbPool, SqliteDb, Writer};
 pub use sql::{contains_pattern, Bind, Sql};
 pub use tx::WriteTx;
 
@@ -31,13 +31,6 @@ pub struct Db(DbPool);
 pub enum Backend<S, P> {
     Sqlite(S),
     Postgres(P),
-}
-
-impl<'a> Backend<&'a sqlx::SqlitePool, &'a sqlx::PgPool> {
-    /// Already a borrowed pool, for [`on_db!`] over [`DbPool::writer`].
-    pub fn live(self) -> Self {
-        self
-    }
 }
 
 /// Runs `$body` with `$conn` bound to the live backend's executor.

@@ -1,32 +1,48 @@
 //! The pool enum and its rocket_db_pools integration.
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use rocket::figment::Figment;
+use rocket::tokio::sync::{Mutex, OwnedMutexGuard};
 use rocket_db_pools::{Config, Error};
 use sqlx::pool::{PoolConnection, PoolOptions};
 use sqlx::postgres::{PgConnectOptions, PgPool};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqliteSynchronous};
-use sqlx::{Connection, Postgres, Sqlite};
+use sqlx::{Connection, Postgres, Sqlite, SqliteConnection};
 
 use super::Backend;
 
 /// A pool on whichever backend the configured URL names.
 pub type DbPool = Backend<SqliteDb, PgPool>;
 
-/// SQLite's connections: readers, and one writer.
+/// SQLite's connections: a pool of readers, and one writer.
 ///
 /// SQLite lets one writer in at a time, and writers that race for its lock
 /// wait in its busy handler, which sleeps 1 to 100 ms between tries: under
 /// 64 concurrent creates, 11% of the read throughput and a 170 ms p99. Every
 /// write goes through the single writer connection instead ([`DbPool::writer`],
-/// [`DbPool::begin_write`]), so writers queue in the pool in order and each
-/// starts the moment the previous one is done. Readers never wait (WAL).
+/// [`DbPool::begin_write`]): writers queue on a fair lock and each starts the
+/// moment the previous one is done. It is a connection behind a lock, not a
+/// pool of one, because sqlx pings a pooled connection on every return (a
+/// second round trip on the one serial path). Readers never wait (WAL).
 #[derive(Clone)]
 pub struct SqliteDb {
     pub readers: SqlitePool,
-    pub writer: SqlitePool,
+    pub(super) writer: Arc<Mutex<SqliteConnection>>,
+}
+
+/// The writer, held: `on_db!(db.writer().await, |c| …)`.
+pub type Writer<'a> = Backend<OwnedMutexGuard<SqliteConnection>, &'a PgPool>;
+
+impl<'a> Writer<'a> {
+    pub fn live(&mut self) -> Backend<&mut SqliteConnection, &'a PgPool> {
+        match self {
+            Backend::Sqlite(conn) => Backend::Sqlite(&mut **conn),
+            Backend::Postgres(pool) => Backend::Postgres(*pool),
+        }
+    }
 }
 
 impl DbPool {
@@ -80,15 +96,13 @@ impl DbPool {
                 .pragma("wal_autocheckpoint", "0");
             // An in-process database cannot go away under a connection, so
             // connections are not pinged on checkout.
-            let writer = pool_options(1, 1, connect_timeout, idle)
-                .test_before_acquire(false)
-                .connect_with(options.clone())
-                .await?;
+            let writer = SqliteConnection::connect_with(&options).await?;
             let readers = pool_options(max, min, connect_timeout, idle)
                 .test_before_acquire(false)
                 .connect_with(options)
                 .await?;
             checkpoint_in_background(readers.clone());
+            let writer = Arc::new(Mutex::new(writer));
             Ok(Backend::Sqlite(SqliteDb { readers, writer }))
         } else {
             Err(sqlx::Error::Configuration(
@@ -105,10 +119,11 @@ impl DbPool {
         }
     }
 
-    /// The pool to write through outside a transaction: `on_db!(db.writer(), …)`.
-    pub fn writer(&self) -> Backend<&SqlitePool, &PgPool> {
+    /// What to write through outside a transaction, once it is free:
+    /// `on_db!(db.writer().await, …)`.
+    pub async fn writer(&self) -> Writer<'_> {
         match self {
-            Backend::Sqlite(db) => Backend::Sqlite(&db.writer),
+            Backend::Sqlite(db) => Backend::Sqlite(db.writer.clone().lock_owned().await),
             Backend::Postgres(pool) => Backend::Postgres(pool),
         }
     }
@@ -179,10 +194,7 @@ impl rocket_db_pools::Pool for DbPool {
 
     async fn close(&self) {
         match self {
-            Backend::Sqlite(db) => {
-                db.writer.close().await;
-                db.readers.close().await;
-            }
+            Backend::Sqlite(db) => db.readers.close().await,
             Backend::Postgres(pool) => pool.close().await,
         }
     }

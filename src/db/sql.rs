@@ -120,7 +120,7 @@ impl Sql {
 
     /// Runs a write (through the writer, see [`DbPool::writer`]).
     pub async fn execute(&self, db: &DbPool) -> Result<u64, sqlx::Error> {
-        on_db!(db.writer(), |c| bound!(
+        on_db!(db.writer().await, |c| bound!(
             sqlx::query(&self.text),
             &self.binds
         )

@@ -1,7 +1,8 @@
 //! Write transactions that behave the same on both backends.
 
+use rocket::tokio::sync::OwnedMutexGuard;
 use sqlx::pool::PoolConnection;
-use sqlx::{Executor, PgConnection, Postgres, Sqlite, SqliteConnection};
+use sqlx::{Executor, PgConnection, Postgres, SqliteConnection};
 
 use super::{Backend, DbPool};
 
@@ -16,14 +17,14 @@ use super::{Backend, DbPool};
 /// rolls back in the background; a connection that cannot roll back is
 /// closed rather than returned to the pool inside a transaction.
 pub struct WriteTx {
-    conn: Option<Backend<PoolConnection<Sqlite>, PoolConnection<Postgres>>>,
+    conn: Option<Backend<OwnedMutexGuard<SqliteConnection>, PoolConnection<Postgres>>>,
 }
 
 impl DbPool {
     pub async fn begin_write(&self) -> Result<WriteTx, sqlx::Error> {
         let conn = match self {
             Backend::Sqlite(db) => {
-                let mut conn = db.writer.acquire().await?;
+                let mut conn = db.writer.clone().lock_owned().await;
                 conn.execute("BEGIN IMMEDIATE").await?;
                 Backend::Sqlite(conn)
             }
@@ -73,9 +74,10 @@ impl Drop for WriteTx {
         let Some(conn) = self.conn.take() else { return };
         rocket::tokio::spawn(async move {
             match conn {
+                // The writer stays locked until it is out of the transaction.
                 Backend::Sqlite(mut c) => {
-                    if c.execute("ROLLBACK").await.is_err() {
-                        drop(c.detach());
+                    if let Err(e) = c.execute("ROLLBACK").await {
+                        rocket::error!("rolling back the SQLite writer failed: {e}");
                     }
                 }
                 Backend::Postgres(mut c) => {

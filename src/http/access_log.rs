@@ -25,14 +25,15 @@ use crate::timestamp::Timestamp;
 const BATCH_INTERVAL: std::time::Duration = std::time::Duration::from_millis(10);
 
 pub struct AccessLog {
-    lines: mpsc::Sender<String>,
+    lines: Option<mpsc::Sender<String>>,
+    writer: Option<std::thread::JoinHandle<()>>,
 }
 
 impl AccessLog {
     /// Starts the writer thread; it ends when the fairing is dropped.
     pub fn to_stdout() -> Self {
         let (lines, received) = mpsc::channel::<String>();
-        std::thread::Builder::new()
+        let writer = std::thread::Builder::new()
             .name("access-log".into())
             .spawn(move || {
                 let stdout = std::io::stdout();
@@ -52,7 +53,20 @@ impl AccessLog {
                 }
             })
             .expect("spawn the access-log thread");
-        AccessLog { lines }
+        AccessLog {
+            lines: Some(lines),
+            writer: Some(writer),
+        }
+    }
+}
+
+/// At shutdown, the lines still queued are written before the process ends.
+impl Drop for AccessLog {
+    fn drop(&mut self) {
+        drop(self.lines.take());
+        if let Some(writer) = self.writer.take() {
+            let _ = writer.join();
+        }
     }
 }
 
@@ -90,6 +104,8 @@ impl Fairing for AccessLog {
             "ms": (super::timing::elapsed(req).as_secs_f64() * 1e5).round() / 100.0,
             "user": user,
         });
-        let _ = self.lines.send(line.to_string());
+        if let Some(lines) = &self.lines {
+            let _ = lines.send(line.to_string());
+        }
     }
 }

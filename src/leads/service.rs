@@ -109,7 +109,7 @@ pub async fn create(db: &DbPool, owner: i64, input: &Input) -> Result<Lead, Erro
     // the statement has run to its end, and an autocommit INSERT commits only
     // then. Answering at the first row let a client's next read, on another
     // connection, miss the lead it had just been told was created.
-    let inserted: Result<Vec<Lead>, _> = on_db!(db.writer(), |c| {
+    let inserted: Result<Vec<Lead>, _> = on_db!(db.writer().await, |c| {
         sqlx::query_as(&sql)
             .bind(&draft.name)
             .bind(&draft.email)
@@ -169,7 +169,7 @@ pub async fn update(
 }
 
 pub async fn delete(db: &DbPool, owner: i64, id: i64) -> Result<(), Error> {
-    let deleted = on_db!(db.writer(), |c| {
+    let deleted = on_db!(db.writer().await, |c| {
         sqlx::query("DELETE FROM leads WHERE id = $1 AND owner_id = $2")
             .bind(id)
             .bind(owner)
