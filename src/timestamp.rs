@@ -25,10 +25,11 @@ impl Timestamp {
     }
 
     pub fn plus_seconds(self, seconds: u64) -> Self {
-        let micros = i64::try_from(seconds)
-            .unwrap_or(i64::MAX)
-            .saturating_mul(1_000_000);
-        Timestamp(self.0.saturating_add(micros))
+        Timestamp(self.0.saturating_add(micros(seconds)))
+    }
+
+    pub fn minus_seconds(self, seconds: u64) -> Self {
+        Timestamp(self.0.saturating_sub(micros(seconds)))
     }
 
     pub fn seconds_since(self, earlier: Timestamp) -> i64 {
@@ -54,6 +55,12 @@ impl Timestamp {
         OffsetDateTime::from_unix_timestamp_nanos(i128::from(self.0) * 1_000)
             .unwrap_or(OffsetDateTime::UNIX_EPOCH)
     }
+}
+
+fn micros(seconds: u64) -> i64 {
+    i64::try_from(seconds)
+        .unwrap_or(i64::MAX)
+        .saturating_mul(1_000_000)
 }
 
 impl fmt::Display for Timestamp {

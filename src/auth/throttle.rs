@@ -74,7 +74,7 @@ impl Throttle {
             return Ok(());
         }
         let now = Timestamp::now();
-        let since = Timestamp(now.0 - window_micros(self.window_seconds));
+        let since = now.minus_seconds(self.window_seconds);
         // A disabled limit asks for a row past any there can be.
         let offset = |limit: Option<i64>| limit.map_or(i64::MAX, |n| n - 1);
         let sql = "SELECT \
@@ -115,7 +115,7 @@ impl Throttle {
             return Ok(());
         }
         let now = Timestamp::now();
-        let since = Timestamp(now.0 - window_micros(self.window_seconds));
+        let since = now.minus_seconds(self.window_seconds);
         on_db!(db.writer().await, |c| {
             sqlx::query(
                 "INSERT INTO login_failures (client_ip, username_key, failed_at) \
@@ -142,7 +142,7 @@ impl Throttle {
 
 /// Deletes every failure older than the window; returns how many.
 pub async fn purge(db: &DbPool, settings: &Settings) -> Result<u64, Error> {
-    let since = Timestamp(Timestamp::now().0 - window_micros(settings.login_throttle_window));
+    let since = Timestamp::now().minus_seconds(settings.login_throttle_window);
     Ok(on_db!(db.writer().await, |c| {
         sqlx::query("DELETE FROM login_failures WHERE failed_at <= $1")
             .bind(since)
@@ -150,10 +150,4 @@ pub async fn purge(db: &DbPool, settings: &Settings) -> Result<u64, Error> {
             .await
             .map(|done| done.rows_affected())
     })?)
-}
-
-fn window_micros(seconds: u64) -> i64 {
-    i64::try_from(seconds)
-        .unwrap_or(i64::MAX)
-        .saturating_mul(1_000_000)
 }

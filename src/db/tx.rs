@@ -14,8 +14,9 @@ use super::{Backend, DbPool};
 /// has no immediate `begin`, so this type issues the statements itself.
 ///
 /// Dropped without [`WriteTx::commit`] (an error, a cancelled request), it
-/// rolls back in the background; a connection that cannot roll back is
-/// closed rather than returned to the pool inside a transaction.
+/// rolls back in the background, still holding the connection: SQLite's
+/// writer stays locked until then, and a PostgreSQL connection that cannot
+/// roll back is closed rather than returned to the pool inside a transaction.
 pub struct WriteTx {
     conn: Option<Backend<OwnedMutexGuard<SqliteConnection>, PoolConnection<Postgres>>>,
 }

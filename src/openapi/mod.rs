@@ -22,6 +22,9 @@ static DOCUMENT: LazyLock<Value> = LazyLock::new(|| {
     serde_json::from_str(include_str!("openapi.json")).expect("src/openapi/openapi.json is JSON")
 });
 
+/// The reference page's context: derived from the static document once.
+static DOCS_CONTEXT: LazyLock<Value> = LazyLock::new(|| docs::context(document()));
+
 /// Served compact, like every other JSON answer of the API.
 static COMPACT: LazyLock<String> = LazyLock::new(|| DOCUMENT.to_string());
 
@@ -46,20 +49,6 @@ fn openapi_json() -> (ContentType, &'static str) {
 /// gets the reference, as an anonymous reader.
 #[get("/docs")]
 fn api_docs(view: Option<View>) -> Template {
-    let context = docs::context(document());
-    match view {
-        Some(view) => view.render("api/docs", "api", context),
-        None => Template::render("api/docs", anonymous(context)),
-    }
-}
-
-/// The shared keys `View::render` would add, for a reader without a session.
-fn anonymous(mut context: Value) -> Value {
-    if let Some(all) = context.as_object_mut() {
-        all.insert("user".into(), Value::Null);
-        all.insert("csrf_token".into(), Value::String(String::new()));
-        all.insert("flash".into(), Value::Null);
-        all.insert("section".into(), Value::String("api".into()));
-    }
-    context
+    view.unwrap_or_else(View::anonymous)
+        .render("api/docs", "api", DOCS_CONTEXT.clone())
 }

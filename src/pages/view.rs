@@ -21,6 +21,16 @@ pub struct View {
 }
 
 impl View {
+    /// A reader with no session, for pages that must render even when the
+    /// request's credentials were refused.
+    pub fn anonymous() -> View {
+        View {
+            user: None,
+            csrf_token: String::new(),
+            flash: None,
+        }
+    }
+
     /// Renders `template` with the page's own `context` (an object) merged
     /// over the shared keys: `user`, `csrf_token`, `flash`, `section`.
     pub fn render(self, template: &'static str, section: &str, context: Value) -> Template {
