@@ -222,7 +222,14 @@ async fn export(staff: Staff, db: &Db, filters: LeadFilters) -> Csv<TextStream![
     );
     let body = TextStream! {
         yield "id,name,email,message,owner,created_at\r\n".to_owned();
-        let mut rows = sql.fetch_stream::<AdminLead>(&pool);
+        let mut reader = match pool.read().await {
+            Ok(reader) => reader,
+            Err(e) => {
+                rocket::error!("CSV export failed: {e}");
+                return;
+            }
+        };
+        let mut rows = sql.fetch_stream::<AdminLead>(&mut reader);
         while let Some(row) = rows.next().await {
             match row {
                 Ok(lead) => yield csv_line(&lead),

@@ -356,7 +356,7 @@ pub async fn reassign_leads(db: &DbPool, ids: &[i64], owner: i64) -> Result<u64,
 
 /// (id, username) of every user, for owner pickers.
 pub async fn owner_choices(db: &DbPool) -> Result<Vec<(i64, String)>, Error> {
-    Ok(on_db!(db, |c| sqlx::query_as(
+    Ok(on_db!(db.read().await?, |c| sqlx::query_as(
         "SELECT id, username FROM users ORDER BY username_key"
     )
     .fetch_all(c)
@@ -465,7 +465,7 @@ pub async fn list_users(db: &DbPool, filters: &UserFilters) -> Result<UserPage, 
 }
 
 pub async fn user_by_id(db: &DbPool, id: i64) -> Result<Option<(i64, String)>, Error> {
-    Ok(on_db!(db, |c| sqlx::query_as(
+    Ok(on_db!(db.read().await?, |c| sqlx::query_as(
         "SELECT id, username FROM users WHERE id = $1"
     )
     .bind(id)

@@ -230,18 +230,22 @@ pub async fn authenticate(
     settings: &Settings,
     presented: &str,
 ) -> Result<Authenticated, Refusal> {
-    let candidates: Vec<Candidate> = on_db!(db, |c| {
-        sqlx::query_as(
-            "SELECT digest, created, expiry, last_used,
-                    id, username, email, is_staff, is_active, date_joined, last_login
-             FROM auth_tokens JOIN users ON users.id = auth_tokens.user_id
-             WHERE token_key = $1",
-        )
-        .bind(token::token_key(presented))
-        .fetch_all(c)
-        .await
-    })
-    .map_err(Error::from)?;
+    // The reader goes back to the pool before any write below.
+    let candidates: Vec<Candidate> = {
+        let mut reader = db.read().await.map_err(Error::from)?;
+        on_db!(reader, |c| {
+            sqlx::query_as(
+                "SELECT digest, created, expiry, last_used,
+                        id, username, email, is_staff, is_active, date_joined, last_login
+                 FROM auth_tokens JOIN users ON users.id = auth_tokens.user_id
+                 WHERE token_key = $1",
+            )
+            .bind(token::token_key(presented))
+            .fetch_all(c)
+            .await
+        })
+        .map_err(Error::from)?
+    };
 
     let now = Timestamp::now();
     let digest = token::digest(presented);
@@ -350,7 +354,7 @@ pub async fn live_tokens(
     user_id: i64,
     current_digest: &str,
 ) -> Result<Vec<TokenInfo>, Error> {
-    let mut tokens: Vec<TokenInfo> = on_db!(db, |c| {
+    let mut tokens: Vec<TokenInfo> = on_db!(db.read().await?, |c| {
         sqlx::query_as(
             "SELECT token_key, client, created, last_used, expiry, digest FROM auth_tokens
              WHERE user_id = $1 AND (expiry IS NULL OR expiry > $2)

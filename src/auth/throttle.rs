@@ -84,16 +84,17 @@ impl Throttle {
              (SELECT failed_at FROM login_failures \
                WHERE client_ip = $1 AND failed_at > $3 \
                ORDER BY failed_at DESC LIMIT 1 OFFSET $5)";
-        let (by_user, by_ip): (Option<Timestamp>, Option<Timestamp>) = on_db!(db, |c| {
-            sqlx::query_as(sql)
-                .bind(&attempt.client_ip)
-                .bind(&attempt.username_key)
-                .bind(since)
-                .bind(offset(self.per_user))
-                .bind(offset(self.per_ip))
-                .fetch_one(c)
-                .await
-        })?;
+        let (by_user, by_ip): (Option<Timestamp>, Option<Timestamp>) =
+            on_db!(db.read().await?, |c| {
+                sqlx::query_as(sql)
+                    .bind(&attempt.client_ip)
+                    .bind(&attempt.username_key)
+                    .bind(since)
+                    .bind(offset(self.per_user))
+                    .bind(offset(self.per_ip))
+                    .fetch_one(c)
+                    .await
+            })?;
         match by_user.max(by_ip) {
             None => Ok(()),
             Some(oldest_counted) => {

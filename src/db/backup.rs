@@ -21,9 +21,14 @@ impl DbPool {
         let target = path
             .to_str()
             .ok_or_else(|| format!("{} is not a UTF-8 path", path.display()))?;
+        let mut conn = db
+            .readers
+            .acquire()
+            .await
+            .map_err(|e| format!("backup failed: {e}"))?;
         sqlx::query("VACUUM INTO $1")
             .bind(target)
-            .execute(&db.readers)
+            .execute(&mut *conn)
             .await
             .map(drop)
             .map_err(|e| format!("backup failed: {e}"))

@@ -14,7 +14,12 @@ impl DbPool {
     pub async fn migrate(&self) -> Result<(), MigrateError> {
         match self {
             // At start-up, before anything writes through the writer.
-            Backend::Sqlite(db) => SQLITE.run(&db.readers).await,
+            // `run_direct` is sqlx's own way around `run`'s higher-ranked
+            // `Acquire` bound, which a borrowed connection cannot meet.
+            Backend::Sqlite(db) => {
+                let mut conn = db.readers.acquire().await?;
+                SQLITE.run_direct(&mut *conn).await
+            }
             Backend::Postgres(pool) => POSTGRES.run(pool).await,
         }
     }

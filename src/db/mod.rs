@@ -8,14 +8,17 @@
 
 mod backup;
 mod errors;
+mod group;
 mod migrate;
 mod pool;
+mod readers;
 mod sql;
 mod tx;
 
 pub use errors::unique_violation;
+pub use group::Batched;
 pub use migrate::Migrations;
-pub use pool::{DbPool, SqliteDb, Writer};
+pub use pool::{DbPool, Reader, SqliteDb, Writer};
 pub use sql::{contains_pattern, Bind, Sql};
 pub use tx::WriteTx;
 
@@ -35,8 +38,8 @@ pub enum Backend<S, P> {
 
 /// Runs `$body` with `$conn` bound to the live backend's executor.
 ///
-/// `$db` is anything with a `live()` method returning a [`Backend`]: the
-/// pool (`&Db`, `&DbPool`) or a [`WriteTx`]. The body is expanded once per
+/// `$db` is anything with a `live()` method returning a [`Backend`]: a
+/// [`Reader`], a [`Writer`] or a [`WriteTx`]. The body is expanded once per
 /// backend, so the same query text is type-checked against both drivers.
 #[macro_export]
 macro_rules! on_db {

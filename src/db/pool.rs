@@ -9,9 +9,11 @@ use rocket::tokio::sync::{Mutex, OwnedMutexGuard};
 use rocket_db_pools::{Config, Error};
 use sqlx::pool::{PoolConnection, PoolOptions};
 use sqlx::postgres::{PgConnectOptions, PgPool};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqliteSynchronous};
-use sqlx::{Connection, Postgres, Sqlite, SqliteConnection};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
+use sqlx::{Connection, Executor, Postgres, SqliteConnection};
 
+use super::group::Queues;
+use super::readers::{ReaderConn, Readers};
 use super::Backend;
 
 /// A pool on whichever backend the configured URL names.
@@ -26,11 +28,26 @@ pub type DbPool = Backend<SqliteDb, PgPool>;
 /// [`DbPool::begin_write`]): writers queue on a fair lock and each starts the
 /// moment the previous one is done. It is a connection behind a lock, not a
 /// pool of one, because sqlx pings a pooled connection on every return (a
-/// second round trip on the one serial path). Readers never wait (WAL).
+/// second round trip on the one serial path; [`Readers`] skip it too).
+/// Readers never wait for the writer (WAL).
 #[derive(Clone)]
 pub struct SqliteDb {
-    pub readers: SqlitePool,
+    pub(super) readers: Readers,
     pub(super) writer: Arc<Mutex<SqliteConnection>>,
+    /// Writes waiting to share a statement ([`SqliteDb::batched`]).
+    pub(super) queues: Arc<Queues>,
+}
+
+/// A reader, checked out: `on_db!(db.read().await?, |c| …)`.
+pub type Reader<'a> = Backend<ReaderConn, &'a PgPool>;
+
+impl<'a> Reader<'a> {
+    pub fn live(&mut self) -> Backend<&mut SqliteConnection, &'a PgPool> {
+        match self {
+            Backend::Sqlite(conn) => Backend::Sqlite(&mut **conn),
+            Backend::Postgres(pool) => Backend::Postgres(*pool),
+        }
+    }
 }
 
 /// The writer, held: `on_db!(db.writer().await, |c| …)`.
@@ -91,19 +108,22 @@ impl DbPool {
                 // the server's resident memory as the database grows.
                 .pragma("mmap_size", "0")
                 .pragma("temp_store", "memory")
+                // Under sustained writes the WAL grows (readers keep it from
+                // restarting); once it has been copied back, it is cut to
+                // this size rather than keeping its high-water mark on disk.
+                .pragma("journal_size_limit", "67108864")
                 // Checkpoints run beside the writer, not inside its commits
                 // (see `checkpoint_in_background`).
                 .pragma("wal_autocheckpoint", "0");
-            // An in-process database cannot go away under a connection, so
-            // connections are not pinged on checkout.
             let writer = SqliteConnection::connect_with(&options).await?;
-            let readers = pool_options(max, min, connect_timeout, idle)
-                .test_before_acquire(false)
-                .connect_with(options)
-                .await?;
+            let readers = Readers::connect(options, max, connect_timeout).await?;
             checkpoint_in_background(readers.clone());
             let writer = Arc::new(Mutex::new(writer));
-            Ok(Backend::Sqlite(SqliteDb { readers, writer }))
+            Ok(Backend::Sqlite(SqliteDb {
+                readers,
+                writer,
+                queues: Arc::default(),
+            }))
         } else {
             Err(sqlx::Error::Configuration(
                 format!("unsupported database URL (expected sqlite: or postgres:): {url}").into(),
@@ -111,12 +131,12 @@ impl DbPool {
         }
     }
 
-    /// Borrows the live pool for [`on_db!`](crate::on_db), for reading.
-    pub fn live(&self) -> Backend<&SqlitePool, &PgPool> {
-        match self {
-            Backend::Sqlite(db) => Backend::Sqlite(&db.readers),
+    /// What to read through: `on_db!(db.read().await?, …)`.
+    pub async fn read(&self) -> Result<Reader<'_>, sqlx::Error> {
+        Ok(match self {
+            Backend::Sqlite(db) => Backend::Sqlite(db.readers.acquire().await?),
             Backend::Postgres(pool) => Backend::Postgres(pool),
-        }
+        })
     }
 
     /// What to write through outside a transaction, once it is free:
@@ -130,7 +150,14 @@ impl DbPool {
 
     /// Whether the database answers a trivial query.
     pub async fn ping(&self) -> bool {
-        crate::on_db!(self, |c| sqlx::query("SELECT 1").execute(c).await.map(drop)).is_ok()
+        let Ok(mut reader) = self.read().await else {
+            return false;
+        };
+        crate::on_db!(reader, |c| sqlx::query("SELECT 1")
+            .execute(c)
+            .await
+            .map(drop))
+        .is_ok()
     }
 }
 
@@ -140,20 +167,29 @@ impl DbPool {
 /// WAL pages, on the one writer connection, with two fsyncs: every write
 /// queued behind it waits. A PASSIVE checkpoint from another connection
 /// takes no write lock, so writers never wait for one; a busy reader only
-/// makes it copy less this time. The task ends when the pool closes.
-fn checkpoint_in_background(pool: SqlitePool) {
+/// makes it copy less this time. The task has a connection of its own and
+/// ends when the readers close.
+fn checkpoint_in_background(readers: Readers) {
     rocket::tokio::spawn(async move {
         let mut tick = rocket::tokio::time::interval(Duration::from_millis(250));
-        while !pool.is_closed() {
+        let mut conn: Option<SqliteConnection> = None;
+        while !readers.is_closed() {
             tick.tick().await;
-            if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
-                .execute(&pool)
-                .await
-            {
-                if !pool.is_closed() {
+            let result = match conn.as_mut() {
+                Some(conn) => conn
+                    .execute("PRAGMA wal_checkpoint(PASSIVE)")
+                    .await
+                    .map(drop),
+                None => readers.connect_one().await.map(|c| conn = Some(c)),
+            };
+            if let Err(e) = result {
+                if !readers.is_closed() {
                     rocket::warn!("WAL checkpoint failed: {e}");
                 }
             }
+        }
+        if let Some(conn) = conn {
+            conn.close().await.ok();
         }
     });
 }
@@ -172,7 +208,7 @@ fn pool_options<DB: sqlx::Database>(
 }
 
 /// A connection from either pool.
-pub type DbConnection = Backend<PoolConnection<Sqlite>, PoolConnection<Postgres>>;
+pub type DbConnection = Backend<ReaderConn, PoolConnection<Postgres>>;
 
 #[rocket::async_trait]
 impl rocket_db_pools::Pool for DbPool {

@@ -1,11 +1,11 @@
 //! SQL assembled at run time (filters, sorting, paging) with `$n` binds.
 
 use rocket::futures::stream::BoxStream;
-use sqlx::postgres::PgRow;
+use sqlx::postgres::{PgPool, PgRow};
 use sqlx::sqlite::SqliteRow;
-use sqlx::FromRow;
+use sqlx::{FromRow, SqliteConnection};
 
-use super::DbPool;
+use super::{Backend, DbPool, Reader};
 use crate::on_db;
 
 /// `query` with every bind applied; expanded per backend inside `on_db!`.
@@ -101,7 +101,7 @@ impl Sql {
     where
         T: Send + Unpin + for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow>,
     {
-        on_db!(db, |c| bound!(
+        on_db!(db.read().await?, |c| bound!(
             sqlx::query_as::<_, T>(&self.text),
             &self.binds
         )
@@ -109,8 +109,30 @@ impl Sql {
         .await)
     }
 
+    /// Runs on a given connection (a writer's), all rows drained.
+    pub async fn fetch_all_on<T>(
+        &self,
+        conn: Backend<&mut SqliteConnection, &PgPool>,
+    ) -> Result<Vec<T>, sqlx::Error>
+    where
+        T: Send + Unpin + for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow>,
+    {
+        match conn {
+            Backend::Sqlite(c) => {
+                bound!(sqlx::query_as::<_, T>(&self.text), &self.binds)
+                    .fetch_all(c)
+                    .await
+            }
+            Backend::Postgres(c) => {
+                bound!(sqlx::query_as::<_, T>(&self.text), &self.binds)
+                    .fetch_all(c)
+                    .await
+            }
+        }
+    }
+
     pub async fn fetch_count(&self, db: &DbPool) -> Result<i64, sqlx::Error> {
-        on_db!(db, |c| bound!(
+        on_db!(db.read().await?, |c| bound!(
             sqlx::query_scalar::<_, i64>(&self.text),
             &self.binds
         )
@@ -130,11 +152,14 @@ impl Sql {
     }
 
     /// The rows one at a time, for answers too large to hold (CSV exports).
-    pub fn fetch_stream<'a, T>(&'a self, db: &'a DbPool) -> BoxStream<'a, Result<T, sqlx::Error>>
+    pub fn fetch_stream<'a, T>(
+        &'a self,
+        reader: &'a mut Reader<'_>,
+    ) -> BoxStream<'a, Result<T, sqlx::Error>>
     where
         T: Send + Unpin + 'a + for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow>,
     {
-        on_db!(db, |c| bound!(
+        on_db!(reader, |c| bound!(
             sqlx::query_as::<_, T>(&self.text),
             &self.binds
         )

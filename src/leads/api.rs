@@ -3,7 +3,7 @@
 use rocket::http::Status;
 use rocket::serde::json::Json;
 use rocket::{delete, get, patch, post, put, routes, Route, State};
-use serde_json::{json, Value};
+use serde::Serialize;
 
 use crate::auth::Auth;
 use crate::config::Settings;
@@ -31,16 +31,29 @@ async fn list(
     settings: &State<Settings>,
     params: ListParams,
     url: RequestUrl,
-) -> Result<Json<Value>, Error> {
+) -> Result<Json<ListBody>, Error> {
     let query = ListQuery::parse(&params, settings.page_size)?;
     let listing = service::list(db, auth.user.id, &query).await?;
     Ok(Json(render_listing(listing, &query.paging, &url)))
 }
 
-/// The bare array, or DRF's `{"count", "next", "previous", "results"}`.
-fn render_listing(listing: Listing, paging: &Paging, url: &RequestUrl) -> Value {
+/// The bare array, or DRF's `{"count", "next", "previous", "results"}`;
+/// serialized straight from the leads, with no JSON tree in between.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum ListBody {
+    Bare(Vec<Lead>),
+    Page {
+        count: i64,
+        next: Option<String>,
+        previous: Option<String>,
+        results: Vec<Lead>,
+    },
+}
+
+fn render_listing(listing: Listing, paging: &Paging, url: &RequestUrl) -> ListBody {
     let Some(count) = listing.count else {
-        return json!(listing.leads);
+        return ListBody::Bare(listing.leads);
     };
     let (next, previous) = match (*paging, listing.page) {
         (Paging::Page { .. }, Some((number, pages))) => {
@@ -65,7 +78,12 @@ fn render_listing(listing: Listing, paging: &Paging, url: &RequestUrl) -> Value 
         }
         _ => (None, None),
     };
-    json!({ "count": count, "next": next, "previous": previous, "results": listing.leads })
+    ListBody::Page {
+        count,
+        next,
+        previous,
+        results: listing.leads,
+    }
 }
 
 #[post("/leads", data = "<body>")]

@@ -57,7 +57,7 @@ pub async fn validate_registration(db: &DbPool, input: &Input) -> Result<Registr
 }
 
 pub async fn username_taken(db: &DbPool, username: &str) -> Result<bool, Error> {
-    let found: Option<i64> = on_db!(db, |c| {
+    let found: Option<i64> = on_db!(db.read().await?, |c| {
         sqlx::query_scalar("SELECT id FROM users WHERE username_key = $1")
             .bind(case_key(username))
             .fetch_optional(c)
@@ -109,7 +109,7 @@ pub async fn credentials(db: &DbPool, username: &str) -> Result<Option<Credentia
         "SELECT {}, password FROM users WHERE username_key = $1",
         User::COLUMNS
     );
-    Ok(on_db!(db, |c| {
+    Ok(on_db!(db.read().await?, |c| {
         sqlx::query_as::<_, Credentials>(&sql)
             .bind(case_key(username))
             .fetch_optional(c)

@@ -240,8 +240,10 @@ impl TestApp {
     /// One integer from raw SQL on the test database (e.g. a count).
     pub async fn scalar(&self, sql: &str) -> i64 {
         let db = self.raw_db().await;
-        let value = leads::on_db!(db, |c| sqlx::query_scalar::<_, i64>(sql).fetch_one(c).await)
-            .expect("raw query");
+        let value = leads::on_db!(db.read().await.expect("a reader"), |c| {
+            sqlx::query_scalar::<_, i64>(sql).fetch_one(c).await
+        })
+        .expect("raw query");
         rocket_db_pools::Pool::close(&db).await;
         value
     }
@@ -249,8 +251,10 @@ impl TestApp {
     /// Every text cell of raw SQL's rows, flattened.
     pub async fn texts(&self, sql: &str) -> Vec<String> {
         let db = self.raw_db().await;
-        let rows: Vec<(String,)> =
-            leads::on_db!(db, |c| sqlx::query_as(sql).fetch_all(c).await).expect("raw query");
+        let rows: Vec<(String,)> = leads::on_db!(db.read().await.expect("a reader"), |c| {
+            sqlx::query_as(sql).fetch_all(c).await
+        })
+        .expect("raw query");
         rocket_db_pools::Pool::close(&db).await;
         rows.into_iter().map(|(text,)| text).collect()
     }
@@ -258,7 +262,11 @@ impl TestApp {
     /// Runs a raw statement (to age a token, say).
     pub async fn execute(&self, sql: &str) {
         let db = self.raw_db().await;
-        leads::on_db!(db, |c| sqlx::query(sql).execute(c).await.map(drop)).expect("raw statement");
+        leads::on_db!(db.writer().await, |c| sqlx::query(sql)
+            .execute(c)
+            .await
+            .map(drop))
+        .expect("raw statement");
         rocket_db_pools::Pool::close(&db).await;
     }
 }
