@@ -103,6 +103,11 @@ for b in BACKENDS:
           f"{meta['cores'] * 1000 / h['hash_ms']:.1f} logins/s.")
         w(f"- Server RSS: {h['rss_fresh']:.1f} MB right after start, {h['rss_hashed']:.1f} MB after the "
           f"{h['n'] + 4} sequential logins that precede scenario 1 (tokens, sanity check, hash time).")
+    around5 = extra("hash5", b)
+    if around5:
+        w("- One argon2 hash around scenario 5 (the machine's speed drifts over minutes, so T3 uses these): "
+          + ", ".join(f"{r['when']} {r['hash_ms']:.1f} ms" for r in around5)
+          + f" -> mean {statistics.mean(r['hash_ms'] for r in around5):.1f} ms.")
     for r in extra("log", b):
         w(f"- Server log: {r['lines']:,} JSON request lines, {r['status5xx']} with a 5xx status, "
           f"{r['other']} other lines.")
@@ -125,8 +130,9 @@ for b in BACKENDS:
         check("T2", ratio_ok and s4["errors_sum"] == 0 and all_present,
               f"s4/s1 = {ratio:.0%} ({need}), errors {s4['errors_sum']}, "
               f"acknowledged {acked}, present {present}{'' if all_present else ' MISSING ROWS'}")
-    if s5 and hashes:
-        ideal = meta["cores"] * 1000 / hashes[0]["hash_ms"]
+    if s5 and (around5 or hashes):
+        hash_ms = statistics.mean(r["hash_ms"] for r in around5) if around5 else hashes[0]["hash_ms"]
+        ideal = meta["cores"] * 1000 / hash_ms
         check("T3", s5["rps"] >= 0.9 * ideal and s5["errors_sum"] == 0,
               f"{s5['rps']:.1f} logins/s = {s5['rps'] / ideal:.0%} of {ideal:.1f} (need >= 90%), errors {s5['errors_sum']}")
     if s6 and s3:

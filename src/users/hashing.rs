@@ -1,55 +1,81 @@
 //! argon2id password hashing, off the async workers, bounded, and in reused
 //! working memory.
 
-use std::sync::{LazyLock, Mutex};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::{mpsc, Arc, LazyLock, Mutex, PoisonError};
 
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{Output, ParamsString, PasswordHash, SaltString};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
-use rocket::tokio::sync::{OnceCell, Semaphore};
-use rocket::tokio::task;
+use rocket::tokio::sync::{oneshot, OnceCell};
 
 use crate::error::Error;
 
-/// At most one hash per core at a time: more would only queue inside the
-/// blocking pool and hold its threads (and 19 MiB each) away from other work.
-static SLOTS: LazyLock<Semaphore> = LazyLock::new(|| {
+/// A hash to compute, given its thread's working memory.
+type Job = Box<dyn FnOnce(&mut Vec<Block>) + Send>;
+
+/// One thread per core takes hashes from one queue, so at most one hash per
+/// core runs at a time, and none on the async workers. A thread starts its
+/// next hash the moment it finishes one: with the blocking pool behind a
+/// semaphore, a slot stayed idle until the finished request's task had run
+/// again. Each thread keeps argon2's working memory (19 MiB) for its next
+/// hash: allocating it per hash costs thousands of page faults, and the
+/// allocator kept freed blocks in per-thread arenas (500+ MB resident after
+/// a burst of logins).
+static HASHERS: LazyLock<mpsc::Sender<Job>> = LazyLock::new(|| {
+    let (jobs, queue) = mpsc::channel::<Job>();
+    let queue = Arc::new(Mutex::new(queue));
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-    Semaphore::new(cores)
+    for i in 0..cores {
+        let queue = queue.clone();
+        std::thread::Builder::new()
+            .name(format!("argon2-{i}"))
+            .spawn(move || {
+                let mut memory = Vec::new();
+                loop {
+                    let next = queue.lock().unwrap_or_else(PoisonError::into_inner).recv();
+                    let Ok(job) = next else { return };
+                    // A panic drops the job's reply (the caller gets an
+                    // error), not the thread.
+                    catch_unwind(AssertUnwindSafe(|| job(&mut memory))).ok();
+                }
+            })
+            .expect("start a hashing thread");
+    }
+    jobs
 });
 
-/// argon2's working memory (19 MiB a hash), kept for the next hash: at most
-/// one per slot. Allocating it per hash costs thousands of page faults, and
-/// the allocator keeps the freed blocks in per-thread arenas, so a burst of
-/// logins left the server at 500+ MB resident.
-static MEMORY: Mutex<Vec<Vec<Block>>> = Mutex::new(Vec::new());
-
-/// Runs one CPU-heavy argon2 job on the blocking pool once a slot is free.
-async fn run<T: Send + 'static>(job: impl FnOnce() -> T + Send + 'static) -> Result<T, Error> {
-    let _slot = SLOTS.acquire().await.map_err(|_| Error::Internal)?;
-    task::spawn_blocking(job).await.map_err(|_| Error::Internal)
+/// Runs one argon2 job on the hashing threads and waits for its result.
+async fn run<T: Send + 'static>(
+    job: impl FnOnce(&mut Vec<Block>) -> T + Send + 'static,
+) -> Result<T, Error> {
+    let (reply, result) = oneshot::channel();
+    HASHERS
+        .send(Box::new(move |memory| {
+            reply.send(job(memory)).ok();
+        }))
+        .map_err(|_| Error::Internal)?;
+    result.await.map_err(|_| Error::Internal)
 }
 
-/// Computes argon2 of `password` into `out`, in a reused memory buffer.
-fn compute(argon2: &Argon2<'_>, password: &[u8], salt: &[u8], out: &mut [u8]) -> bool {
-    let blocks = argon2.params().block_count();
-    let reused = MEMORY.lock().ok().and_then(|mut pool| pool.pop());
-    let mut memory = reused
-        .filter(|memory| memory.len() == blocks)
-        .unwrap_or_else(|| vec![Block::default(); blocks]);
-    let done = argon2
+/// Computes argon2 of `password` into `out`, in the thread's `memory`.
+fn compute(
+    argon2: &Argon2<'_>,
+    memory: &mut Vec<Block>,
+    password: &[u8],
+    salt: &[u8],
+    out: &mut [u8],
+) -> bool {
+    memory.resize(argon2.params().block_count(), Block::default());
+    argon2
         .hash_password_into_with_memory(password, salt, out, &mut memory[..])
-        .is_ok();
-    if let Ok(mut pool) = MEMORY.lock() {
-        pool.push(memory);
-    }
-    done
+        .is_ok()
 }
 
 /// An argon2id PHC string for `password`, with the crate's defaults
 /// (m = 19 MiB, t = 2, p = 1: OWASP's recommendation).
 pub async fn hash(password: String) -> Result<String, Error> {
-    run(move || {
+    run(move |memory| {
         let argon2 = Argon2::default();
         let salt = SaltString::generate(&mut OsRng);
         let mut salt_bytes = [0u8; 64];
@@ -58,7 +84,7 @@ pub async fn hash(password: String) -> Result<String, Error> {
             .decode_b64(&mut salt_bytes)
             .map_err(|_| Error::Internal)?;
         let mut out = [0u8; Params::DEFAULT_OUTPUT_LEN];
-        if !compute(&argon2, password.as_bytes(), salt_bytes, &mut out) {
+        if !compute(&argon2, memory, password.as_bytes(), salt_bytes, &mut out) {
             return Err(Error::Internal);
         }
         let phc = PasswordHash {
@@ -81,14 +107,14 @@ pub async fn verify(password: String, stored: Option<String>) -> Result<bool, Er
         Some(hash) => hash,
         None => dummy_hash().await?.to_owned(),
     };
-    let matches = run(move || matches_phc(password.as_bytes(), &stored)).await?;
+    let matches = run(move |memory| matches_phc(memory, password.as_bytes(), &stored)).await?;
     Ok(known && matches)
 }
 
 /// What `PasswordVerifier::verify_password` does, with reused memory: the
 /// stored string's algorithm, version and parameters, its salt, and a
 /// constant-time comparison of the outputs (`Output`'s `==`).
-fn matches_phc(password: &[u8], stored: &str) -> bool {
+fn matches_phc(memory: &mut Vec<Block>, password: &[u8], stored: &str) -> bool {
     let Ok(hash) = PasswordHash::new(stored) else {
         return false;
     };
@@ -109,7 +135,7 @@ fn matches_phc(password: &[u8], stored: &str) -> bool {
     };
     let mut out = vec![0u8; expected.len()];
     let argon2 = Argon2::new(algorithm, version, params);
-    compute(&argon2, password, salt_bytes, &mut out)
+    compute(&argon2, memory, password, salt_bytes, &mut out)
         && Output::new(&out).is_ok_and(|computed| computed == expected)
 }
 
@@ -141,9 +167,13 @@ mod tests {
             .hash_password(b"Tr0ubadour-and-3", &salt)
             .unwrap()
             .to_string();
-        assert!(matches_phc(b"Tr0ubadour-and-3", &theirs));
-        assert!(!matches_phc(b"Tr0ubadour-and-4", &theirs));
-        assert!(!matches_phc(b"Tr0ubadour-and-3", "not a hash"));
+        assert!(matches_phc(&mut Vec::new(), b"Tr0ubadour-and-3", &theirs));
+        assert!(!matches_phc(&mut Vec::new(), b"Tr0ubadour-and-4", &theirs));
+        assert!(!matches_phc(
+            &mut Vec::new(),
+            b"Tr0ubadour-and-3",
+            "not a hash"
+        ));
         // Parameters come from the stored string, not the defaults.
         let cheap = Argon2::new(
             Algorithm::Argon2id,
@@ -153,7 +183,7 @@ mod tests {
         .hash_password(b"pw", &salt)
         .unwrap()
         .to_string();
-        assert!(matches_phc(b"pw", &cheap));
-        assert!(!matches_phc(b"px", &cheap));
+        assert!(matches_phc(&mut Vec::new(), b"pw", &cheap));
+        assert!(!matches_phc(&mut Vec::new(), b"px", &cheap));
     }
 }
