@@ -1,4 +1,10 @@
-//! `GET /healthz`: 200 when the database answers, 503 when it does not.
+//! Probes for orchestrators and load balancers.
+//!
+//! `GET /healthz` (readiness): 200 when the database answers, 503 when it
+//! does not, so traffic moves away from an instance that cannot serve.
+//! `GET /livez` (liveness): 200 whenever the process answers at all; it never
+//! touches the database, so a database outage does not get every instance
+//! restarted, and it is the framework's own limit in the benchmark.
 
 use rocket::http::Status;
 use rocket::serde::json::Json;
@@ -8,7 +14,7 @@ use serde_json::{json, Value};
 use crate::db::Db;
 
 pub fn routes() -> Vec<Route> {
-    routes![healthz]
+    routes![healthz, livez]
 }
 
 #[get("/healthz")]
@@ -21,4 +27,9 @@ async fn healthz(db: &Db) -> (Status, Json<Value>) {
             Json(json!({ "status": "unavailable" })),
         )
     }
+}
+
+#[get("/livez")]
+fn livez() -> Json<Value> {
+    Json(json!({ "status": "alive" }))
 }

@@ -5,8 +5,8 @@ use rocket::http::Method;
 use crate::helpers::{Backend, TestApp};
 
 /// One of each: JSON, a JSON error, an HTML page, a redirect, a catcher
-/// page, a static file, the health check.
-const PATHS: [&str; 7] = [
+/// page, a static file, the probes.
+const PATHS: [&str; 8] = [
     "/api/auth/user",
     "/api/nowhere",
     "/login",
@@ -14,6 +14,7 @@ const PATHS: [&str; 7] = [
     "/nowhere",
     "/static/style.css",
     "/healthz",
+    "/livez",
 ];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -10,6 +10,7 @@ mod backup;
 mod concurrency;
 mod errors;
 mod headers;
+mod health;
 mod leads;
 mod openapi;
 mod pages;

@@ -13,7 +13,8 @@ checks:
   - before the outage every request succeeds;
   - during the outage every request (started after the stop, and early
     enough to finish before PostgreSQL is back) answers 503 with a JSON body
-    ({"detail": ...}, /healthz {"status": "unavailable"}); none is 401, 500
+    ({"detail": ...}, /healthz {"status": "unavailable"}), while /livez
+    still answers 200 {"status": "alive"}; none is 401, 500
     or anything else; the slowest takes at most connect_timeout + 3 s;
   - no request anywhere goes unanswered (15 s client timeout) and the app
     process stays alive;
@@ -147,6 +148,7 @@ def body(res):
         time.sleep(max(0.0, OUTAGE_SECONDS - (time.monotonic() - t_stopped)))
         c.check(server.alive(), f"app died during the outage:\n{server.log_tail()}")
         hc = c.call(server, "GET", "/healthz", timeout=CLIENT_TIMEOUT)
+        lv = c.call(server, "GET", "/livez", timeout=CLIENT_TIMEOUT)
         t_start = time.monotonic()
         pg.start()
         t_started = time.monotonic()
@@ -165,6 +167,8 @@ def body(res):
     c.check(server.alive(), f"app process died:\n{server.log_tail()}")
     c.check(hc.status == 503 and is_unavailable("healthz", hc),
             f"/healthz during the outage: {hc!r}")
+    c.check(lv.status == 200 and lv.json() == {"status": "alive"},
+            f"/livez during the outage (liveness must not depend on the database): {lv!r}")
 
     records = load.snapshot()
     unanswered = [x for x in records if x[3].status is None]
@@ -215,7 +219,7 @@ def body(res):
     c.log(f"pg-outage: {len(before)} requests before (all ok); {len(during)} requests during "
           f"{t_start - t_stopped:.1f} s outage, {len(during)} answered 503+JSON "
           f"({', '.join(f'{k} {v}' for k, v in sorted(by_kind.items()))}), max latency "
-          f"{max_latency:.2f} s (limit {LIMIT:.0f} s), 0 unanswered, app alive; /healthz 503; "
+          f"{max_latency:.2f} s (limit {LIMIT:.0f} s), 0 unanswered, app alive; /healthz 503, /livez 200; "
           f"recovered {recovered_at - t_started:.2f} s after PostgreSQL was back "
           f"({recovered_at - t_start:.2f} s after pg_ctl start), {len(steady)} requests after "
           f"all ok, {len(acked)} acknowledged creates all present")
