@@ -142,6 +142,13 @@ impl Error {
 impl From<sqlx::Error> for Error {
     fn from(err: sqlx::Error) -> Self {
         use sqlx::Error as E;
+        // The connection may be dead: pooled ones are checked before reuse.
+        if matches!(
+            err,
+            E::Io(_) | E::Tls(_) | E::Protocol(_) | E::WorkerCrashed | E::PoolTimedOut
+        ) {
+            crate::db::note_failure();
+        }
         match &err {
             // The database is down, restarting or saturated: the client may retry.
             E::PoolTimedOut | E::PoolClosed | E::Io(_) | E::Tls(_) | E::WorkerCrashed => {

@@ -293,7 +293,7 @@ async fn touch(
     if expiry == token.expiry && now.seconds_since(token.last_used) < min_interval {
         return Ok(());
     }
-    on_db!(db.writer().await, |c| {
+    on_db!(db.writer().await?, |c| {
         sqlx::query("UPDATE auth_tokens SET last_used = $1, expiry = $2 WHERE digest = $3")
             .bind(now)
             .bind(expiry)
@@ -306,7 +306,7 @@ async fn touch(
 }
 
 pub async fn revoke(db: &DbPool, digest: &str) -> Result<(), Error> {
-    on_db!(db.writer().await, |c| {
+    on_db!(db.writer().await?, |c| {
         sqlx::query("DELETE FROM auth_tokens WHERE digest = $1")
             .bind(digest)
             .execute(c)
@@ -317,7 +317,7 @@ pub async fn revoke(db: &DbPool, digest: &str) -> Result<(), Error> {
 }
 
 pub async fn revoke_all(db: &DbPool, user_id: i64) -> Result<u64, Error> {
-    let done = on_db!(db.writer().await, |c| {
+    let done = on_db!(db.writer().await?, |c| {
         sqlx::query("DELETE FROM auth_tokens WHERE user_id = $1")
             .bind(user_id)
             .execute(c)
@@ -333,7 +333,7 @@ pub async fn revoke_by_key(db: &DbPool, user_id: i64, token_key: &str) -> Result
     if token_key.contains('\0') {
         return Err(Error::NotFound);
     }
-    let removed = on_db!(db.writer().await, |c| {
+    let removed = on_db!(db.writer().await?, |c| {
         sqlx::query("DELETE FROM auth_tokens WHERE user_id = $1 AND token_key = $2")
             .bind(user_id)
             .bind(token_key)
@@ -373,7 +373,7 @@ pub async fn live_tokens(
 
 /// Deletes every expired token (the `cleartokens` command); returns how many.
 pub async fn purge_expired(db: &DbPool) -> Result<u64, Error> {
-    let removed = on_db!(db.writer().await, |c| {
+    let removed = on_db!(db.writer().await?, |c| {
         sqlx::query("DELETE FROM auth_tokens WHERE expiry IS NOT NULL AND expiry <= $1")
             .bind(Timestamp::now())
             .execute(c)
@@ -385,7 +385,7 @@ pub async fn purge_expired(db: &DbPool) -> Result<u64, Error> {
 
 /// Revokes every token of the user but the one in use ("sign out everywhere else").
 pub async fn revoke_others(db: &DbPool, user_id: i64, keep_digest: &str) -> Result<u64, Error> {
-    let removed = on_db!(db.writer().await, |c| {
+    let removed = on_db!(db.writer().await?, |c| {
         sqlx::query("DELETE FROM auth_tokens WHERE user_id = $1 AND digest <> $2")
             .bind(user_id)
             .bind(keep_digest)

@@ -117,7 +117,7 @@ impl Throttle {
         }
         let now = Timestamp::now();
         let since = now.minus_seconds(self.window_seconds);
-        on_db!(db.writer().await, |c| {
+        on_db!(db.writer().await?, |c| {
             sqlx::query(
                 "INSERT INTO login_failures (client_ip, username_key, failed_at) \
                  VALUES ($1, $2, $3)",
@@ -129,7 +129,7 @@ impl Throttle {
             .await
             .map(drop)
         })?;
-        on_db!(db.writer().await, |c| {
+        on_db!(db.writer().await?, |c| {
             sqlx::query("DELETE FROM login_failures WHERE client_ip = $1 AND failed_at <= $2")
                 .bind(&attempt.client_ip)
                 .bind(since)
@@ -144,7 +144,7 @@ impl Throttle {
 /// Deletes every failure older than the window; returns how many.
 pub async fn purge(db: &DbPool, settings: &Settings) -> Result<u64, Error> {
     let since = Timestamp::now().minus_seconds(settings.login_throttle_window);
-    Ok(on_db!(db.writer().await, |c| {
+    Ok(on_db!(db.writer().await?, |c| {
         sqlx::query("DELETE FROM login_failures WHERE failed_at <= $1")
             .bind(since)
             .execute(c)

@@ -16,11 +16,16 @@ impl DbPool {
             // At start-up, before anything writes through the writer.
             // `run_direct` is sqlx's own way around `run`'s higher-ranked
             // `Acquire` bound, which a borrowed connection cannot meet.
+            // PostgreSQL's migrations take an advisory lock, so instances
+            // starting together apply them once.
             Backend::Sqlite(db) => {
                 let mut conn = db.readers.acquire().await?;
                 SQLITE.run_direct(&mut *conn).await
             }
-            Backend::Postgres(pool) => POSTGRES.run(pool).await,
+            Backend::Postgres(pool) => {
+                let mut conn = pool.acquire().await?;
+                POSTGRES.run_direct(&mut *conn).await
+            }
         }
     }
 }

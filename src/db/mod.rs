@@ -7,14 +7,15 @@
 //! BIGINT, and every unique key is a named index (see [`unique_violation`]).
 
 mod backup;
+mod conns;
 mod errors;
 mod group;
 mod migrate;
 mod pool;
-mod readers;
 mod sql;
 mod tx;
 
+pub use conns::note_failure;
 pub use errors::unique_violation;
 pub use group::Batched;
 pub use migrate::Migrations;

@@ -1,5 +1,6 @@
 //! The pool enum and its rocket_db_pools integration.
 
+use std::ops::DerefMut;
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -7,17 +8,22 @@ use std::time::Duration;
 use rocket::figment::Figment;
 use rocket::tokio::sync::{Mutex, OwnedMutexGuard};
 use rocket_db_pools::{Config, Error};
-use sqlx::pool::{PoolConnection, PoolOptions};
-use sqlx::postgres::{PgConnectOptions, PgPool};
+use sqlx::postgres::{PgConnectOptions, PgConnection};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
-use sqlx::{Connection, Executor, Postgres, SqliteConnection};
+use sqlx::{Connection, Executor, SqliteConnection};
 
+use super::conns::{ConnPool, PooledConn};
 use super::group::Queues;
-use super::readers::{ReaderConn, Readers};
 use super::Backend;
 
 /// A pool on whichever backend the configured URL names.
-pub type DbPool = Backend<SqliteDb, PgPool>;
+pub type DbPool = Backend<SqliteDb, PgDb>;
+
+/// PostgreSQL's connections, for reads and writes alike.
+pub type PgDb = ConnPool<PgConnection>;
+pub type PgConn = PooledConn<PgConnection>;
+/// A SQLite reader connection.
+pub type SqliteConn = PooledConn<SqliteConnection>;
 
 /// SQLite's connections: a pool of readers, and one writer.
 ///
@@ -28,36 +34,29 @@ pub type DbPool = Backend<SqliteDb, PgPool>;
 /// [`DbPool::begin_write`]): writers queue on a fair lock and each starts the
 /// moment the previous one is done. It is a connection behind a lock, not a
 /// pool of one, because sqlx pings a pooled connection on every return (a
-/// second round trip on the one serial path; [`Readers`] skip it too).
+/// second round trip on the one serial path; [`ConnPool`] skips it too).
 /// Readers never wait for the writer (WAL).
 #[derive(Clone)]
 pub struct SqliteDb {
-    pub(super) readers: Readers,
+    pub(super) readers: ConnPool<SqliteConnection>,
     pub(super) writer: Arc<Mutex<SqliteConnection>>,
     /// Writes waiting to share a statement ([`SqliteDb::batched`]).
     pub(super) queues: Arc<Queues>,
 }
 
 /// A reader, checked out: `on_db!(db.read().await?, |c| …)`.
-pub type Reader<'a> = Backend<ReaderConn, &'a PgPool>;
+pub type Reader = Backend<SqliteConn, PgConn>;
 
-impl<'a> Reader<'a> {
-    pub fn live(&mut self) -> Backend<&mut SqliteConnection, &'a PgPool> {
+/// The writer, held: `on_db!(db.writer().await?, |c| …)`. On PostgreSQL
+/// any connection writes.
+pub type Writer = Backend<OwnedMutexGuard<SqliteConnection>, PgConn>;
+
+impl<S: DerefMut<Target = SqliteConnection>> Backend<S, PgConn> {
+    /// Borrows the connection for [`on_db!`](crate::on_db).
+    pub fn live(&mut self) -> Backend<&mut SqliteConnection, &mut PgConnection> {
         match self {
             Backend::Sqlite(conn) => Backend::Sqlite(&mut **conn),
-            Backend::Postgres(pool) => Backend::Postgres(*pool),
-        }
-    }
-}
-
-/// The writer, held: `on_db!(db.writer().await, |c| …)`.
-pub type Writer<'a> = Backend<OwnedMutexGuard<SqliteConnection>, &'a PgPool>;
-
-impl<'a> Writer<'a> {
-    pub fn live(&mut self) -> Backend<&mut SqliteConnection, &'a PgPool> {
-        match self {
-            Backend::Sqlite(conn) => Backend::Sqlite(&mut **conn),
-            Backend::Postgres(pool) => Backend::Postgres(*pool),
+            Backend::Postgres(conn) => Backend::Postgres(&mut **conn),
         }
     }
 }
@@ -69,28 +68,14 @@ impl DbPool {
         let max = u32::try_from(config.max_connections)
             .unwrap_or(u32::MAX)
             .max(1);
-        let min = config.min_connections.unwrap_or(0).min(max);
-        let idle = config.idle_timeout.map(Duration::from_secs);
         let url = config.url.as_str();
 
         if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let options = PgConnectOptions::from_str(url)?;
-            let pool = pool_options(max, min, connect_timeout, idle)
-                .test_before_acquire(false)
-                .before_acquire(|conn: &mut sqlx::PgConnection, meta| {
-                    Box::pin(async move {
-                        // A connection that died with its server (a
-                        // PostgreSQL restart) is noticed on checkout, not by
-                        // the request that draws it. One used moments ago
-                        // is alive: sqlx pings every connection as it comes
-                        // back, so that costs no round trip on a busy server.
-                        if meta.idle_for < Duration::from_secs(1) {
-                            return Ok(true);
-                        }
-                        conn.ping().await.map(|()| true)
-                    })
-                })
-                .connect_lazy_with(options);
+            // A connection that died with its server (a PostgreSQL restart)
+            // is noticed on checkout, not by the request that draws it.
+            let verify_after = Some(Duration::from_secs(1));
+            let pool = ConnPool::new(options, max, connect_timeout, verify_after);
             Ok(Backend::Postgres(pool))
         } else if url.starts_with("sqlite:") {
             let options = SqliteConnectOptions::from_str(url)?
@@ -116,7 +101,9 @@ impl DbPool {
                 // (see `checkpoint_in_background`).
                 .pragma("wal_autocheckpoint", "0");
             let writer = SqliteConnection::connect_with(&options).await?;
-            let readers = Readers::connect(options, max, connect_timeout).await?;
+            let readers = ConnPool::new(options, max, connect_timeout, None);
+            // A bad path or file fails at start-up, not on the first request.
+            drop(readers.acquire().await?);
             checkpoint_in_background(readers.clone());
             let writer = Arc::new(Mutex::new(writer));
             Ok(Backend::Sqlite(SqliteDb {
@@ -132,32 +119,35 @@ impl DbPool {
     }
 
     /// What to read through: `on_db!(db.read().await?, …)`.
-    pub async fn read(&self) -> Result<Reader<'_>, sqlx::Error> {
+    pub async fn read(&self) -> Result<Reader, sqlx::Error> {
         Ok(match self {
             Backend::Sqlite(db) => Backend::Sqlite(db.readers.acquire().await?),
-            Backend::Postgres(pool) => Backend::Postgres(pool),
+            Backend::Postgres(pool) => Backend::Postgres(pool.acquire().await?),
         })
     }
 
     /// What to write through outside a transaction, once it is free:
-    /// `on_db!(db.writer().await, …)`.
-    pub async fn writer(&self) -> Writer<'_> {
-        match self {
+    /// `on_db!(db.writer().await?, …)`.
+    pub async fn writer(&self) -> Result<Writer, sqlx::Error> {
+        Ok(match self {
             Backend::Sqlite(db) => Backend::Sqlite(db.writer.clone().lock_owned().await),
-            Backend::Postgres(pool) => Backend::Postgres(pool),
-        }
+            Backend::Postgres(pool) => Backend::Postgres(pool.acquire().await?),
+        })
     }
 
     /// Whether the database answers a trivial query.
     pub async fn ping(&self) -> bool {
-        let Ok(mut reader) = self.read().await else {
-            return false;
+        let answered = match self.read().await {
+            Ok(mut reader) => crate::on_db!(reader, |c| sqlx::query("SELECT 1")
+                .execute(c)
+                .await
+                .map(drop)),
+            Err(e) => Err(e),
         };
-        crate::on_db!(reader, |c| sqlx::query("SELECT 1")
-            .execute(c)
-            .await
-            .map(drop))
-        .is_ok()
+        if answered.is_err() {
+            super::conns::note_failure();
+        }
+        answered.is_ok()
     }
 }
 
@@ -169,7 +159,7 @@ impl DbPool {
 /// takes no write lock, so writers never wait for one; a busy reader only
 /// makes it copy less this time. The task has a connection of its own and
 /// ends when the readers close.
-fn checkpoint_in_background(readers: Readers) {
+fn checkpoint_in_background(readers: ConnPool<SqliteConnection>) {
     rocket::tokio::spawn(async move {
         let mut tick = rocket::tokio::time::interval(Duration::from_millis(250));
         let mut conn: Option<SqliteConnection> = None;
@@ -194,21 +184,8 @@ fn checkpoint_in_background(readers: Readers) {
     });
 }
 
-fn pool_options<DB: sqlx::Database>(
-    max: u32,
-    min: u32,
-    acquire_timeout: Duration,
-    idle_timeout: Option<Duration>,
-) -> PoolOptions<DB> {
-    PoolOptions::new()
-        .max_connections(max)
-        .min_connections(min)
-        .acquire_timeout(acquire_timeout)
-        .idle_timeout(idle_timeout)
-}
-
 /// A connection from either pool.
-pub type DbConnection = Backend<ReaderConn, PoolConnection<Postgres>>;
+pub type DbConnection = Reader;
 
 #[rocket::async_trait]
 impl rocket_db_pools::Pool for DbPool {

@@ -1,7 +1,7 @@
 //! SQL assembled at run time (filters, sorting, paging) with `$n` binds.
 
 use rocket::futures::stream::BoxStream;
-use sqlx::postgres::{PgPool, PgRow};
+use sqlx::postgres::{PgConnection, PgRow};
 use sqlx::sqlite::SqliteRow;
 use sqlx::{FromRow, SqliteConnection};
 
@@ -112,7 +112,7 @@ impl Sql {
     /// Runs on a given connection (a writer's), all rows drained.
     pub async fn fetch_all_on<T>(
         &self,
-        conn: Backend<&mut SqliteConnection, &PgPool>,
+        conn: Backend<&mut SqliteConnection, &mut PgConnection>,
     ) -> Result<Vec<T>, sqlx::Error>
     where
         T: Send + Unpin + for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow>,
@@ -142,7 +142,7 @@ impl Sql {
 
     /// Runs a write (through the writer, see [`DbPool::writer`]).
     pub async fn execute(&self, db: &DbPool) -> Result<u64, sqlx::Error> {
-        on_db!(db.writer().await, |c| bound!(
+        on_db!(db.writer().await?, |c| bound!(
             sqlx::query(&self.text),
             &self.binds
         )
@@ -154,7 +154,7 @@ impl Sql {
     /// The rows one at a time, for answers too large to hold (CSV exports).
     pub fn fetch_stream<'a, T>(
         &'a self,
-        reader: &'a mut Reader<'_>,
+        reader: &'a mut Reader,
     ) -> BoxStream<'a, Result<T, sqlx::Error>>
     where
         T: Send + Unpin + 'a + for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow>,

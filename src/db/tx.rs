@@ -1,9 +1,9 @@
 //! Write transactions that behave the same on both backends.
 
 use rocket::tokio::sync::OwnedMutexGuard;
-use sqlx::pool::PoolConnection;
-use sqlx::{Executor, PgConnection, Postgres, SqliteConnection};
+use sqlx::{Executor, PgConnection, SqliteConnection};
 
+use super::pool::PgConn;
 use super::{Backend, DbPool};
 
 /// A transaction that will write.
@@ -18,7 +18,7 @@ use super::{Backend, DbPool};
 /// writer stays locked until then, and a PostgreSQL connection that cannot
 /// roll back is closed rather than returned to the pool inside a transaction.
 pub struct WriteTx {
-    conn: Option<Backend<OwnedMutexGuard<SqliteConnection>, PoolConnection<Postgres>>>,
+    conn: Option<Backend<OwnedMutexGuard<SqliteConnection>, PgConn>>,
 }
 
 impl DbPool {
@@ -83,7 +83,7 @@ impl Drop for WriteTx {
                 }
                 Backend::Postgres(mut c) => {
                     if c.execute("ROLLBACK").await.is_err() {
-                        drop(c.detach());
+                        c.discard();
                     }
                 }
             }

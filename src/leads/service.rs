@@ -3,8 +3,7 @@
 use std::collections::HashMap;
 
 use rocket::futures::future::BoxFuture;
-use sqlx::postgres::PgPool;
-use sqlx::SqliteConnection;
+use sqlx::{PgConnection, SqliteConnection};
 
 use crate::db::{unique_violation, Backend, Batched, Bind, DbPool, Sql};
 use crate::error::{Error, FieldErrors};
@@ -114,7 +113,9 @@ pub async fn create(db: &DbPool, owner: i64, input: &Input) -> Result<Lead, Erro
     match db {
         // Concurrent creates share one INSERT on SQLite's single writer.
         Backend::Sqlite(sqlite) => sqlite.batched(row).await.unwrap_or(Err(Error::Internal)),
-        Backend::Postgres(pool) => insert(Backend::Postgres(pool), row).await,
+        Backend::Postgres(pool) => {
+            insert(Backend::Postgres(&mut *pool.acquire().await?), row).await
+        }
     }
 }
 
@@ -150,7 +151,7 @@ impl Batched for NewLead {
 
 /// Inserts one lead.
 async fn insert(
-    conn: Backend<&mut SqliteConnection, &PgPool>,
+    conn: Backend<&mut SqliteConnection, &mut PgConnection>,
     row: NewLead,
 ) -> Result<Lead, Error> {
     // `fetch_all` (in `fetch_all_on`), not `fetch_one`: SQLite hands out a
@@ -256,7 +257,7 @@ pub async fn update(
 }
 
 pub async fn delete(db: &DbPool, owner: i64, id: i64) -> Result<(), Error> {
-    let deleted = on_db!(db.writer().await, |c| {
+    let deleted = on_db!(db.writer().await?, |c| {
         sqlx::query("DELETE FROM leads WHERE id = $1 AND owner_id = $2")
             .bind(id)
             .bind(owner)
@@ -331,7 +332,7 @@ mod tests {
         };
         let db = DbPool::connect(&config).await.expect("a SQLite database");
         db.migrate().await.expect("migrations");
-        on_db!(db.writer().await, |c| sqlx::query(
+        on_db!(db.writer().await.unwrap(), |c| sqlx::query(
             "INSERT INTO users (id, username, username_key, password, date_joined)
              VALUES (1, 'owner', 'owner', '!', 0)"
         )
@@ -365,7 +366,7 @@ mod tests {
     #[rocket::async_test]
     async fn a_row_that_fails_fails_alone_in_its_batch() {
         let db = sqlite_db("batch-fallback").await;
-        let Backend::Sqlite(mut writer) = db.writer().await else {
+        let Ok(Backend::Sqlite(mut writer)) = db.writer().await else {
             unreachable!("a SQLite pool")
         };
         // Owner 2 does not exist: that row breaks the foreign key, which

@@ -166,7 +166,7 @@ pub async fn create_superuser(
 
 /// Grants or revokes staff rights by username; `NotFound` if there is no such user.
 pub async fn set_staff(db: &DbPool, username: &str, is_staff: bool) -> Result<(), Error> {
-    let changed = on_db!(db.writer().await, |c| sqlx::query(
+    let changed = on_db!(db.writer().await?, |c| sqlx::query(
         "UPDATE users SET is_staff = $1 WHERE username_key = $2"
     )
     .bind(is_staff)

@@ -262,7 +262,7 @@ impl TestApp {
     /// Runs a raw statement (to age a token, say).
     pub async fn execute(&self, sql: &str) {
         let db = self.raw_db().await;
-        leads::on_db!(db.writer().await, |c| sqlx::query(sql)
+        leads::on_db!(db.writer().await.expect("the writer"), |c| sqlx::query(sql)
             .execute(c)
             .await
             .map(drop))

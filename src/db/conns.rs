@@ -1,0 +1,195 @@
+//! Our connection pool: a checkout costs no database round trip.
+
+use std::ops::{Deref, DerefMut};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use rocket::tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use rocket::tokio::time::timeout_at;
+use sqlx::{ConnectOptions, Connection};
+
+/// Connection failures seen anywhere in the process (see [`note_failure`]).
+static FAILURES: AtomicU64 = AtomicU64::new(0);
+
+/// Records that a query failed for want of a working connection (I/O,
+/// timeout): every connection in every pool is pinged before its next use.
+pub fn note_failure() {
+    FAILURES.fetch_add(1, Ordering::Relaxed);
+}
+
+/// Up to `max` open connections, handed out one user at a time.
+///
+/// sqlx's pool pings every connection as it comes back: a second round trip
+/// for every query (on SQLite, to the connection's worker thread; on
+/// PostgreSQL, to the server, which shares the cores). Without it the
+/// current user went from 5,600 to 7,000-7,700 requests/s on PostgreSQL. A
+/// connection is pinged here only when it may have gone stale: after
+/// `verify_after` idle, or when any query failed for want of a connection
+/// since it was last checked out. A dead one is dropped and replaced.
+pub struct ConnPool<C: Connection> {
+    inner: Arc<Inner<C>>,
+}
+
+struct Inner<C: Connection> {
+    idle: Mutex<Vec<Idle<C>>>,
+    permits: Arc<Semaphore>,
+    options: C::Options,
+    acquire_timeout: Duration,
+    /// `None`: never ping (a SQLite file cannot go away under a connection).
+    verify_after: Option<Duration>,
+}
+
+struct Idle<C> {
+    conn: C,
+    since: Instant,
+    /// [`FAILURES`] when it was last checked out.
+    failures: u64,
+}
+
+/// A checked-out connection; it goes back to the pool when dropped.
+pub struct PooledConn<C: Connection> {
+    conn: Option<C>,
+    failures: u64,
+    inner: Arc<Inner<C>>,
+    // Released after `drop` has put the connection back.
+    _permit: OwnedSemaphorePermit,
+}
+
+impl<C: Connection> Clone for ConnPool<C> {
+    fn clone(&self) -> Self {
+        ConnPool {
+            inner: self.inner.clone(),
+        }
+    }
+}
+
+impl<C: Connection> ConnPool<C> {
+    /// A pool that connects on first need.
+    pub fn new(
+        options: C::Options,
+        max: u32,
+        acquire_timeout: Duration,
+        verify_after: Option<Duration>,
+    ) -> Self {
+        let max = usize::try_from(max).unwrap_or(usize::MAX).max(1);
+        ConnPool {
+            inner: Arc::new(Inner {
+                idle: Mutex::new(Vec::new()),
+                permits: Arc::new(Semaphore::new(max)),
+                options,
+                acquire_timeout,
+                verify_after,
+            }),
+        }
+    }
+
+    /// An idle connection (verified if it may be stale), or a new one if
+    /// fewer than `max` are open; `PoolTimedOut` after the acquire timeout.
+    pub async fn acquire(&self) -> Result<PooledConn<C>, sqlx::Error> {
+        let inner = &self.inner;
+        let deadline = (Instant::now() + inner.acquire_timeout).into();
+        let permit = timeout_at(deadline, inner.permits.clone().acquire_owned())
+            .await
+            .map_err(|_| sqlx::Error::PoolTimedOut)?
+            .map_err(|_| sqlx::Error::PoolClosed)?;
+        loop {
+            let failures = FAILURES.load(Ordering::Relaxed);
+            let idle = inner
+                .idle
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .pop();
+            let conn = match idle {
+                Some(idle) if !self.may_be_stale(&idle, failures) => idle.conn,
+                Some(mut idle) => match timeout_at(deadline, idle.conn.ping()).await {
+                    Ok(Ok(())) => idle.conn,
+                    // Dead: dropped (closing its socket), and the next tried.
+                    Ok(Err(_)) => continue,
+                    Err(_) => return Err(sqlx::Error::PoolTimedOut),
+                },
+                None => timeout_at(deadline, inner.options.connect())
+                    .await
+                    .map_err(|_| sqlx::Error::PoolTimedOut)??,
+            };
+            return Ok(PooledConn {
+                conn: Some(conn),
+                failures,
+                inner: inner.clone(),
+                _permit: permit,
+            });
+        }
+    }
+
+    fn may_be_stale(&self, idle: &Idle<C>, failures: u64) -> bool {
+        self.inner
+            .verify_after
+            .is_some_and(|after| idle.since.elapsed() >= after || idle.failures != failures)
+    }
+
+    /// A connection of its own, outside the pool (background tasks).
+    pub async fn connect_one(&self) -> Result<C, sqlx::Error> {
+        self.inner.options.connect().await
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.inner.permits.is_closed()
+    }
+
+    /// Refuses new checkouts and closes the idle connections; one still
+    /// checked out is closed when it comes back.
+    pub async fn close(&self) {
+        self.inner.permits.close();
+        let idle = std::mem::take(
+            &mut *self
+                .inner
+                .idle
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner),
+        );
+        for idle in idle {
+            idle.conn.close().await.ok();
+        }
+    }
+}
+
+impl<C: Connection> PooledConn<C> {
+    /// Drops the connection instead of returning it (it is in a state that
+    /// the next user must not inherit).
+    pub fn discard(mut self) {
+        self.conn.take();
+    }
+}
+
+impl<C: Connection> Drop for PooledConn<C> {
+    fn drop(&mut self) {
+        if let Some(conn) = self.conn.take() {
+            if !self.inner.permits.is_closed() {
+                let mut idle = self
+                    .inner
+                    .idle
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner);
+                idle.push(Idle {
+                    conn,
+                    since: Instant::now(),
+                    failures: self.failures,
+                });
+            }
+        }
+    }
+}
+
+impl<C: Connection> Deref for PooledConn<C> {
+    type Target = C;
+
+    fn deref(&self) -> &C {
+        self.conn.as_ref().expect("a checked-out connection")
+    }
+}
+
+impl<C: Connection> DerefMut for PooledConn<C> {
+    fn deref_mut(&mut self) -> &mut C {
+        self.conn.as_mut().expect("a checked-out connection")
+    }
+}
