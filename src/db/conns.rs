@@ -23,7 +23,7 @@ pub fn note_failure() {
 /// sqlx's pool pings every connection as it comes back: a second round trip
 /// for every query (on SQLite, to the connection's worker thread; on
 /// PostgreSQL, to the server, which shares the cores). Without it the
-/// current user went from 5,600 to 7,000-7,700 requests/s on PostgreSQL. A
+/// current-user route went from 5,200 to 6,300-6,800 requests/s there. A
 /// connection is pinged here only when it may have gone stale: after
 /// `verify_after` idle, or when any query failed for want of a connection
 /// since it was last checked out. A dead one is dropped and replaced.
