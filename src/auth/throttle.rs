@@ -117,6 +117,7 @@ impl Throttle {
         }
         let now = Timestamp::now();
         let since = now.minus_seconds(self.window_seconds);
+        // One hold of the writer for both statements.
         on_db!(db.writer().await?, |c| {
             sqlx::query(
                 "INSERT INTO login_failures (client_ip, username_key, failed_at) \
@@ -125,11 +126,8 @@ impl Throttle {
             .bind(&attempt.client_ip)
             .bind(&attempt.username_key)
             .bind(now)
-            .execute(c)
-            .await
-            .map(drop)
-        })?;
-        on_db!(db.writer().await?, |c| {
+            .execute(&mut *c)
+            .await?;
             sqlx::query("DELETE FROM login_failures WHERE client_ip = $1 AND failed_at <= $2")
                 .bind(&attempt.client_ip)
                 .bind(since)

@@ -61,6 +61,13 @@ impl<S: DerefMut<Target = SqliteConnection>> Backend<S, PgConn> {
     }
 }
 
+impl<'c> Backend<&'c mut SqliteConnection, &'c mut PgConnection> {
+    /// Already a borrowed connection, for [`on_db!`](crate::on_db).
+    pub fn live(self) -> Self {
+        self
+    }
+}
+
 impl DbPool {
     /// Connects according to rocket_db_pools' `Config` (url, pool sizes, timeouts).
     pub async fn connect(config: &Config) -> Result<Self, sqlx::Error> {

@@ -117,18 +117,12 @@ impl Sql {
     where
         T: Send + Unpin + for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow>,
     {
-        match conn {
-            Backend::Sqlite(c) => {
-                bound!(sqlx::query_as::<_, T>(&self.text), &self.binds)
-                    .fetch_all(c)
-                    .await
-            }
-            Backend::Postgres(c) => {
-                bound!(sqlx::query_as::<_, T>(&self.text), &self.binds)
-                    .fetch_all(c)
-                    .await
-            }
-        }
+        on_db!(conn, |c| bound!(
+            sqlx::query_as::<_, T>(&self.text),
+            &self.binds
+        )
+        .fetch_all(c)
+        .await)
     }
 
     pub async fn fetch_count(&self, db: &DbPool) -> Result<i64, sqlx::Error> {

@@ -131,12 +131,11 @@ impl Batched for NewLead {
 
     fn run(conn: &mut SqliteConnection, batch: Vec<Self>) -> BoxFuture<'_, Vec<Self::Output>> {
         Box::pin(async move {
-            // One statement for all (see `insert` on draining it). Should it
-            // fail for a reason other than a taken email, which it absorbs,
-            // each row alone, so that only the row at fault reports an error.
-            let sql = insert_sql(&batch);
-            match sql.fetch_all_on(Backend::Sqlite(&mut *conn)).await {
-                Ok(inserted) => assign(&batch, inserted),
+            // One statement for all. Should it fail for a reason other than
+            // a taken email, which it absorbs, each row alone, so that only
+            // the row at fault reports an error.
+            match insert_all(Backend::Sqlite(&mut *conn), &batch).await {
+                Ok(outputs) => outputs,
                 Err(_) => {
                     let mut outputs = Vec::with_capacity(batch.len());
                     for row in batch {
@@ -154,14 +153,21 @@ async fn insert(
     conn: Backend<&mut SqliteConnection, &mut PgConnection>,
     row: NewLead,
 ) -> Result<Lead, Error> {
+    insert_all(conn, &[row]).await?.remove(0)
+}
+
+/// Inserts `rows` in one statement: one result per row, in order.
+async fn insert_all(
+    conn: Backend<&mut SqliteConnection, &mut PgConnection>,
+    rows: &[NewLead],
+) -> Result<Vec<Result<Lead, Error>>, sqlx::Error> {
     // `fetch_all` (in `fetch_all_on`), not `fetch_one`: SQLite hands out a
     // RETURNING row before the statement has run to its end, and an
     // autocommit INSERT commits only then. Answering at the first row let a
     // client's next read, on another connection, miss the lead it had just
     // been told was created.
-    let rows = [row];
-    let inserted = insert_sql(&rows).fetch_all_on(conn).await?;
-    assign(&rows, inserted).remove(0)
+    let inserted = insert_sql(rows).fetch_all_on(conn).await?;
+    Ok(assign(rows, inserted))
 }
 
 /// `INSERT … ON CONFLICT (email_key) DO NOTHING RETURNING …`: a row whose
