@@ -13,6 +13,7 @@ mod group;
 mod migrate;
 mod pool;
 mod sql;
+mod sqlite_config;
 mod tx;
 
 pub use conns::note_failure;

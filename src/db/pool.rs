@@ -85,6 +85,7 @@ impl DbPool {
             let pool = ConnPool::new(options, max, connect_timeout, verify_after);
             Ok(Backend::Postgres(pool))
         } else if url.starts_with("sqlite:") {
+            super::sqlite_config::disable_memory_statistics();
             let options = SqliteConnectOptions::from_str(url)?
                 .create_if_missing(true)
                 .journal_mode(SqliteJournalMode::Wal)
