@@ -13,6 +13,7 @@ on_both_backends!(
     tables_hold_no_plaintext_token_or_password,
     prefixed_tokens_are_not_stored_either,
     passwords_are_argon2id_phc_strings,
+    connections_carry_the_pools_settings,
 );
 
 /// Every text cell of the three tables.
@@ -155,4 +156,23 @@ async fn passwords_are_argon2id_phc_strings(backend: Backend) {
     }
     // Same password, different salts.
     assert_ne!(hashes[0], hashes[1]);
+}
+
+/// What every pooled connection is opened with: SQLite in WAL mode with
+/// foreign keys on; PostgreSQL with generic plans for prepared statements
+/// (no re-planning on every run for a skewed owner, see `db/pool.rs`).
+async fn connections_carry_the_pools_settings(backend: Backend) {
+    let app = app!(backend);
+    match backend {
+        Backend::Sqlite => {
+            assert_eq!(app.texts("PRAGMA journal_mode").await, ["wal"]);
+            assert_eq!(app.scalar("PRAGMA foreign_keys").await, 1);
+        }
+        Backend::Postgres => {
+            assert_eq!(
+                app.texts("SHOW plan_cache_mode").await,
+                ["force_generic_plan"]
+            );
+        }
+    }
 }
