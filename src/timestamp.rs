@@ -70,12 +70,10 @@ impl Timestamp {
     /// the listing's CPU. Years outside 0-9999 take that general path.
     fn with_iso<R>(self, with: impl FnOnce(&str) -> R) -> Result<R, fmt::Error> {
         let at = self.to_datetime();
-        let Ok(year) = u32::try_from(at.year()) else {
-            return Ok(with(&at.format(ISO).map_err(|_| fmt::Error)?));
+        let year = match u32::try_from(at.year()) {
+            Ok(year) if year <= 9999 => year,
+            _ => return Ok(with(&at.format(ISO).map_err(|_| fmt::Error)?)),
         };
-        if year > 9999 {
-            return Ok(with(&at.format(ISO).map_err(|_| fmt::Error)?));
-        }
         let mut text = *b"0000-00-00T00:00:00.000000Z";
         for (range, value) in [
             (0..4, year),
