@@ -62,8 +62,8 @@ w("- Each figure is the median of the runs, except: *errors* shows the median an
      "below the RSS the process already holds)" if all(r.get("rss_mode") == "hwm" for r in rows if r.get("kind") == "wrk")
      else "server's VmRSS sampled every 100 ms during each run (clear_refs unavailable)")
   + ", median and [max]. Targets use the sum of errors and the max RSS.")
-w(f"- Server: `ROCKET_LOG_LEVEL={meta['log_level']}`; on PostgreSQL a pool of "
-  f"{meta.get('pg_pool', '?')} connections (its server shares the cores); everything else from Rocket.toml (release profile); "
+w(f"- Server: `ROCKET_LOG_LEVEL={meta['log_level']}`; a pool of "
+  f"{meta.get('pool', '?')} connections (the default, 4 per core); everything else from Rocket.toml (release profile); "
   f"its stdout (JSON request logs) and stderr go to a file.")
 w(f"- Data: 1,000 users, 100,000 leads (the bench user owns 20; scenario 4 posts as a second user), "
   f"then 900,000 more leads to other users for scenario 7, inserted while the same server process keeps running.")
