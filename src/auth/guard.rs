@@ -2,6 +2,7 @@
 
 use rocket::http::Status;
 use rocket::request::{FromRequest, Outcome, Request};
+use rocket::response::{self, Responder};
 
 use crate::config::Settings;
 use crate::db::Db;
@@ -39,6 +40,49 @@ impl From<&Authenticated> for Auth {
 /// header token is still a 401, as DRF authenticates before it checks
 /// permissions.
 pub struct MaybeAuth(pub Option<Auth>);
+
+/// The credentials of a route that verifies a header token along with its
+/// own read ([`super::alongside`]): that token, unchecked; or, for anything
+/// else (the session cookie, a malformed header, none), what [`Auth`]
+/// concluded.
+pub enum Credentials<'r> {
+    Token(&'r str),
+    Checked(Auth),
+}
+
+impl Credentials<'_> {
+    /// The caller's id, verified now as [`Auth`] does, for when the read
+    /// cannot carry the check.
+    pub async fn check(&self, db: &Db, settings: &Settings) -> Result<i64, Error> {
+        match self {
+            Credentials::Token(token) => {
+                Ok(service::authenticate(db, settings, token).await?.user.id)
+            }
+            Credentials::Checked(auth) => Ok(auth.user.id),
+        }
+    }
+}
+
+/// A response for a caller the route verified itself, noted for the access
+/// log (which otherwise names the one the guard concluded).
+pub struct ForCaller<R>(pub i64, pub R);
+
+struct CallerId(Option<i64>);
+
+impl<'r, 'o: 'r, R: Responder<'r, 'o>> Responder<'r, 'o> for ForCaller<R> {
+    fn respond_to(self, req: &'r Request<'_>) -> response::Result<'o> {
+        req.local_cache(|| CallerId(Some(self.0)));
+        self.1.respond_to(req)
+    }
+}
+
+/// Who made this request, once it has been answered: for the access log.
+pub fn caller_id(req: &Request<'_>) -> Option<i64> {
+    match req.local_cache(|| -> Conclusion { Ok(None) }) {
+        Ok(Some(found)) => Some(found.user.id),
+        _ => req.local_cache(|| CallerId(None)).0,
+    }
+}
 
 /// What authenticating this request concluded; computed once per request
 /// and kept in its local cache for later guards and the catchers.
@@ -124,5 +168,17 @@ impl<'r> FromRequest<'r> for MaybeAuth {
             Ok(found) => Outcome::Success(MaybeAuth(found.as_ref().map(Auth::from))),
             Err(refusal) => refused(refusal),
         }
+    }
+}
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for Credentials<'r> {
+    type Error = Error;
+
+    async fn from_request(req: &'r Request<'_>) -> Outcome<Self, Error> {
+        if let Ok(Some(token)) = token_from_authorization(req.headers().get_one("Authorization")) {
+            return Outcome::Success(Credentials::Token(token));
+        }
+        Auth::from_request(req).await.map(Credentials::Checked)
     }
 }

@@ -1,6 +1,7 @@
 //! Knox-style token authentication: tokens, the request guard, and the
 //! `/api/auth/*` endpoints.
 
+pub mod alongside;
 pub mod api;
 pub mod cookie;
 pub mod csrf;

@@ -190,14 +190,43 @@ async fn issue(
     Ok((new.plaintext, expiry))
 }
 
+/// A stored token as authentication reads it, with its user's standing.
 #[derive(sqlx::FromRow)]
-struct Candidate {
+pub struct TokenRow {
     digest: String,
     created: Timestamp,
     expiry: Option<Timestamp>,
     last_used: Timestamp,
+    pub user_id: i64,
+    is_active: bool,
+}
+
+impl AsRef<TokenRow> for TokenRow {
+    fn as_ref(&self) -> &TokenRow {
+        self
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct Candidate {
+    #[sqlx(flatten)]
+    token: TokenRow,
     #[sqlx(flatten)]
     user: User,
+}
+
+impl AsRef<TokenRow> for Candidate {
+    fn as_ref(&self) -> &TokenRow {
+        &self.token
+    }
+}
+
+/// Who a token was verified for, when the route needs no more than the id
+/// (see [`super::alongside`]).
+#[derive(Clone, Debug)]
+pub struct Verified {
+    pub user_id: i64,
+    pub digest: String,
 }
 
 /// Why a presented token was refused.
@@ -222,20 +251,18 @@ impl From<Error> for Refusal {
 }
 
 /// Knox's `authenticate_credentials`: candidates by `token_key` in one
-/// round trip, expired ones deleted, the digest compared in constant time,
-/// then (at most once per `token_min_refresh_interval`) the expiry extended
-/// and the last use recorded.
+/// round trip, then [`verify`].
 pub async fn authenticate(
     db: &DbPool,
     settings: &Settings,
     presented: &str,
 ) -> Result<Authenticated, Refusal> {
-    // The reader goes back to the pool before any write below.
+    // The reader goes back to the pool before any write in `verify`.
     let candidates: Vec<Candidate> = {
         let mut reader = db.read().await.map_err(Error::from)?;
         on_db!(reader, |c| {
             sqlx::query_as(
-                "SELECT digest, created, expiry, last_used,
+                "SELECT digest, created, expiry, last_used, user_id,
                         id, username, email, is_staff, is_active, date_joined, last_login
                  FROM auth_tokens JOIN users ON users.id = auth_tokens.user_id
                  WHERE token_key = $1",
@@ -246,25 +273,39 @@ pub async fn authenticate(
         })
         .map_err(Error::from)?
     };
+    let (found, digest) = verify(db, settings, presented, candidates).await?;
+    Ok(Authenticated {
+        user: found.user,
+        digest,
+    })
+}
 
+/// Knox's checks of the candidates for `presented` (the stored tokens with
+/// its key): expired ones deleted, the digest compared in constant time, the
+/// user active; then (at most once per `token_min_refresh_interval`) the
+/// expiry extended and the last use recorded. The match, and the digest.
+pub async fn verify<T: AsRef<TokenRow>>(
+    db: &DbPool,
+    settings: &Settings,
+    presented: &str,
+    candidates: Vec<T>,
+) -> Result<(T, String), Refusal> {
     let now = Timestamp::now();
     let digest = token::digest(presented);
     for candidate in candidates {
-        if candidate.expiry.is_some_and(|expiry| expiry <= now) {
-            revoke(db, &candidate.digest).await?;
+        let token = candidate.as_ref();
+        if token.expiry.is_some_and(|expiry| expiry <= now) {
+            revoke(db, &token.digest).await?;
             continue;
         }
-        if !token::digests_match(&digest, &candidate.digest) {
+        if !token::digests_match(&digest, &token.digest) {
             continue;
         }
-        if !candidate.user.is_active {
+        if !token.is_active {
             return Err(Refusal::Unauthorized(failure::USER_INACTIVE));
         }
-        touch(db, settings, &candidate, now).await?;
-        return Ok(Authenticated {
-            user: candidate.user,
-            digest,
-        });
+        touch(db, settings, token, now).await?;
+        return Ok((candidate, digest));
     }
     Err(Refusal::Unauthorized(failure::INVALID_TOKEN))
 }
@@ -274,7 +315,7 @@ pub async fn authenticate(
 async fn touch(
     db: &DbPool,
     settings: &Settings,
-    token: &Candidate,
+    token: &TokenRow,
     now: Timestamp,
 ) -> Result<(), Error> {
     let min_interval = i64::try_from(settings.token_min_refresh_interval).unwrap_or(i64::MAX);

@@ -18,7 +18,7 @@ use rocket::fairing::{Fairing, Info, Kind};
 use rocket::{Request, Response};
 use serde_json::json;
 
-use crate::auth::guard::Conclusion;
+use crate::auth::guard::caller_id;
 use crate::timestamp::Timestamp;
 
 /// At most this late, a line reaches standard output.
@@ -91,11 +91,7 @@ impl Fairing for AccessLog {
     }
 
     async fn on_response<'r>(&self, req: &'r Request<'_>, response: &mut Response<'r>) {
-        // The authentication guard's cached conclusion, if it ran.
-        let user = match req.local_cache(|| -> Conclusion { Ok(None) }) {
-            Ok(Some(found)) => Some(found.user.id),
-            _ => None,
-        };
+        let user = caller_id(req);
         let line = json!({
             "time": Timestamp::now(),
             "method": req.method().as_str(),

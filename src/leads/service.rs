@@ -5,6 +5,9 @@ use std::collections::HashMap;
 use rocket::futures::future::BoxFuture;
 use sqlx::{PgConnection, SqliteConnection};
 
+use crate::auth::alongside::{self, Alongside};
+use crate::auth::service::{Refusal, Verified};
+use crate::config::Settings;
 use crate::db::{unique_violation, Backend, Batched, Bind, DbPool, Sql};
 use crate::error::{Error, FieldErrors};
 use crate::on_db;
@@ -64,6 +67,31 @@ pub async fn list(db: &DbPool, owner: i64, query: &ListQuery) -> Result<Listing,
     }
     let leads = sql.fetch_all(db).await?;
     Ok(Listing { leads, count, page })
+}
+
+/// The bare list (no paging) for a header token verified in the same
+/// statement ([`alongside`]): one round trip where the guard and [`list`]
+/// take two. The caller, and their leads.
+pub async fn list_with_token(
+    db: &DbPool,
+    settings: &Settings,
+    presented: &str,
+    query: &ListQuery,
+) -> Result<(Verified, Vec<Lead>), Refusal> {
+    let mut statement = Alongside::new(presented, Lead::COLUMNS);
+    statement
+        .read()
+        .push(" FROM leads WHERE owner_id IN ")
+        .push(alongside::OWNERS);
+    query.push_search(statement.read());
+    statement
+        .run(
+            db,
+            settings,
+            |sql| query.push_order(sql),
+            |lead: &Lead| lead.owner,
+        )
+        .await
 }
 
 /// Whose leads an operation may touch.

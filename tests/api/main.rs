@@ -12,6 +12,7 @@ mod errors;
 mod headers;
 mod health;
 mod leads;
+mod list_auth;
 mod openapi;
 mod pages;
 mod storage;
