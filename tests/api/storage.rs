@@ -160,7 +160,9 @@ async fn passwords_are_argon2id_phc_strings(backend: Backend) {
 
 /// What every pooled connection is opened with: SQLite in WAL mode with
 /// foreign keys on; PostgreSQL with generic plans for prepared statements
-/// (no re-planning on every run for a skewed owner, see `db/pool.rs`).
+/// (no re-planning on every run for a skewed owner) and no merge joins (no
+/// index read from its start for a user newer than the statistics; see
+/// `db/pool.rs`).
 async fn connections_carry_the_pools_settings(backend: Backend) {
     let app = app!(backend);
     match backend {
@@ -173,6 +175,7 @@ async fn connections_carry_the_pools_settings(backend: Backend) {
                 app.texts("SHOW plan_cache_mode").await,
                 ["force_generic_plan"]
             );
+            assert_eq!(app.texts("SHOW enable_mergejoin").await, ["off"]);
         }
     }
 }
