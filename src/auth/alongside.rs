@@ -1,9 +1,9 @@
 //! Authentication riding along the read it guards.
 //!
-//! A request that checks its token and then reads makes two round trips,
-//! and on PostgreSQL the first one costs as much as the read (the bench's
-//! listing: about 9,300 requests/s with both, 13,400 with the read alone).
-//! Here the read and Knox's token lookup are one statement:
+//! A request that checks its token and then reads makes two round trips; on
+//! PostgreSQL, a server on the same cores, the second one is dear (the
+//! bench's list: 16,100-16,600 requests/s as two statements, 18,100-19,100
+//! as one). Here the read and Knox's token lookup are one statement:
 //!
 //! ```sql
 //! SELECT <read's columns>, NULL AS digest, …      -- the read, over the rows
