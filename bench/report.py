@@ -54,7 +54,8 @@ w(f"- Machine: {meta['cores']} cores (`nproc`), {meta['cpu']}, {meta['mem_gb']} 
   f"load average at start {meta['load']}")
 w(f"- Load generator: wrk {meta['wrk']} on the same machine, 127.0.0.1 only, `-t{THREADS}`; "
   f"{CONNS} connections for scenarios 1-4, 6 and 7, {LOGIN_CONNS} for the logins (5 and 6's second wrk); "
-  f"{meta['runs']} runs of {meta['duration']} s per scenario after a {meta['warmup']} s warm-up, "
+  f"{meta['runs']} runs of {meta['duration']} s per scenario after a {meta['warmup']} s warm-up "
+  f"(scenarios 0-3 by rounds, 0 1 2 3 0 1 2 3 ..., so that T1 compares runs taken side by side), "
   f"latency is wrk's (closed loop, from send to full response).")
 w("- Each figure is the median of the runs, except: *errors* shows the median and, in brackets, the sum "
   "over all runs (non-2xx responses + socket errors: connect, read, write, timeout); *peak RSS* is the "
