@@ -55,7 +55,7 @@ w(f"- Machine: {meta['cores']} cores (`nproc`), {meta['cpu']}, {meta['mem_gb']} 
 w(f"- Load generator: wrk {meta['wrk']} on the same machine, 127.0.0.1 only, `-t{THREADS}`; "
   f"{CONNS} connections for scenarios 1-4, 6 and 7, {LOGIN_CONNS} for the logins (5 and 6's second wrk); "
   f"{meta['runs']} runs of {meta['duration']} s per scenario after a {meta['warmup']} s warm-up "
-  f"(scenarios 0-3 by rounds, 0 1 2 3 0 1 2 3 ..., so that T1 compares runs taken side by side), "
+  f"(scenarios 0-3 and 7 by rounds, 0 1 2 3 7 0 1 2 3 7 ..., so that T1 and T5 compare runs taken side by side), "
   f"latency is wrk's (closed loop, from send to full response).")
 w("- Each figure is the median of the runs, except: *errors* shows the median and, in brackets, the sum "
   "over all runs (non-2xx responses + socket errors: connect, read, write, timeout); *peak RSS* is the "
@@ -67,7 +67,8 @@ w(f"- Server: `ROCKET_LOG_LEVEL={meta['log_level']}`; a pool of "
   f"{meta.get('pool', '?')} connections (the default, 4 per core); everything else from Rocket.toml (release profile); "
   f"its stdout (JSON request logs) and stderr go to a file.")
 w(f"- Data: 1,000 users, 100,000 leads (the bench user owns 20; scenario 4 posts as a second user), "
-  f"then 900,000 more leads to other users for scenario 7, inserted while the same server process keeps running.")
+  f"and for scenario 7 a second database seeded the same way plus 900,000 leads to other users, "
+  f"behind a second server (same binary and settings) that idles while the first is measured.")
 w(f"- Total wall time of bench/run: {meta.get('elapsed', '?')}\n")
 
 w("| backend | # | scenario | conns | req/s | p50 ms | p99 ms | errors | peak RSS MB |")
