@@ -63,15 +63,15 @@ impl<'a> Alongside<'a> {
     }
 
     /// Runs the statement, rows in the order `order` appends (`ORDER BY`
-    /// over the read's column names), and returns the verified caller with
-    /// their rows; `owner` tells whose a row is.
+    /// over the read's column names), and returns the verified caller's id
+    /// with their rows; `owner` tells whose a row is.
     pub async fn run<T>(
         mut self,
         db: &DbPool,
         settings: &Settings,
         order: impl FnOnce(&mut Sql),
         owner: impl Fn(&T) -> i64,
-    ) -> Result<(service::Verified, Vec<T>), Refusal>
+    ) -> Result<(i64, Vec<T>), Refusal>
     where
         T: Send
             + Unpin
@@ -94,13 +94,9 @@ impl<'a> Alongside<'a> {
                 Either::Read(row) => read.push(row),
             }
         }
-        let (token, digest) = service::verify(db, settings, self.presented, tokens).await?;
+        let (token, _) = service::verify(db, settings, self.presented, tokens).await?;
         read.retain(|row| owner(row) == token.user_id);
-        let caller = service::Verified {
-            user_id: token.user_id,
-            digest,
-        };
-        Ok((caller, read))
+        Ok((token.user_id, read))
     }
 }
 

@@ -221,14 +221,6 @@ impl AsRef<TokenRow> for Candidate {
     }
 }
 
-/// Who a token was verified for, when the route needs no more than the id
-/// (see [`super::alongside`]).
-#[derive(Clone, Debug)]
-pub struct Verified {
-    pub user_id: i64,
-    pub digest: String,
-}
-
 /// Why a presented token was refused.
 #[derive(Clone, Debug)]
 pub enum Refusal {

@@ -40,7 +40,7 @@ async fn list(
     if let (Credentials::Token(token), Ok(query)) = (&credentials, &query) {
         if query.paging == Paging::All {
             let (caller, leads) = service::list_with_token(db, settings, token, query).await?;
-            return Ok(ForCaller(caller.user_id, Json(ListBody::Bare(leads))));
+            return Ok(ForCaller(caller, Json(ListBody::Bare(leads))));
         }
     }
     let caller = credentials.check(db, settings).await?;

@@ -6,7 +6,7 @@ use rocket::futures::future::BoxFuture;
 use sqlx::{PgConnection, SqliteConnection};
 
 use crate::auth::alongside::{self, Alongside};
-use crate::auth::service::{Refusal, Verified};
+use crate::auth::service::Refusal;
 use crate::config::Settings;
 use crate::db::{unique_violation, Backend, Batched, Bind, DbPool, Sql};
 use crate::error::{Error, FieldErrors};
@@ -71,13 +71,13 @@ pub async fn list(db: &DbPool, owner: i64, query: &ListQuery) -> Result<Listing,
 
 /// The bare list (no paging) for a header token verified in the same
 /// statement ([`alongside`]): one round trip where the guard and [`list`]
-/// take two. The caller, and their leads.
+/// take two. The caller's id, and their leads.
 pub async fn list_with_token(
     db: &DbPool,
     settings: &Settings,
     presented: &str,
     query: &ListQuery,
-) -> Result<(Verified, Vec<Lead>), Refusal> {
+) -> Result<(i64, Vec<Lead>), Refusal> {
     let mut statement = Alongside::new(presented, Lead::COLUMNS);
     statement
         .read()

@@ -5,7 +5,7 @@
 use rocket::http::{Method, Status};
 use serde_json::{json, Value};
 
-use crate::helpers::{Backend, Reply, TestApp, PASSWORD};
+use crate::helpers::{forged, Backend, Reply, TestApp, INVALID_TOKEN, PASSWORD};
 use crate::{app, on_both_backends};
 
 on_both_backends!(
@@ -32,7 +32,6 @@ on_both_backends!(
 );
 
 const NOT_PROVIDED: &str = "Authentication credentials were not provided.";
-const INVALID_TOKEN: &str = "Invalid token.";
 const NO_CREDENTIALS: &str = "Invalid token header. No credentials provided.";
 const CONTAINS_SPACES: &str = "Invalid token header. Token string should not contain spaces.";
 const REQUIRED: &str = "This field is required.";
@@ -158,7 +157,7 @@ async fn an_invalid_token_is_401_everywhere_even_on_register_and_login(backend: 
     let bad_tokens = [
         "0".repeat(64),
         // The right token_key, the wrong rest.
-        format!("{}{}", &alice[..15], "0".repeat(49)),
+        forged(&alice),
         format!("{alice}0"),
         alice[..63].to_owned(),
         alice.to_uppercase(),

@@ -326,6 +326,20 @@ async fn read_reply(response: LocalResponse<'_>) -> Reply {
     }
 }
 
+/// Knox's answer to a token it does not know.
+pub const INVALID_TOKEN: &str = "Invalid token.";
+
+/// The `token_key` a token is stored under: its first 15 characters.
+pub fn token_key(token: &str) -> &str {
+    &token[..15]
+}
+
+/// A token with `token`'s key and another secret: found by key, refused by
+/// digest.
+pub fn forged(token: &str) -> String {
+    format!("{}{}", token_key(token), "0".repeat(token.len() - 15))
+}
+
 /// `Authorization: Token <token>`, for requests built on `app.client` directly.
 pub fn token_header(token: &str) -> Header<'static> {
     Header::new("Authorization", format!("Token {token}"))

@@ -2,10 +2,12 @@
 //! `auth::alongside`): it must refuse, revoke, refresh and scope exactly as
 //! every other authenticated route does.
 
-use rocket::http::{Header, Status};
+use rocket::http::Status;
 use serde_json::{json, Value};
 
-use crate::helpers::{now_micros, read, Backend, TestApp, SECOND};
+use crate::helpers::{
+    forged, now_micros, read, token_header, token_key, Backend, TestApp, INVALID_TOKEN, SECOND,
+};
 use crate::{app, on_both_backends};
 
 on_both_backends!(
@@ -15,13 +17,6 @@ on_both_backends!(
     the_list_refreshes_the_token_and_records_its_use,
     a_bad_token_is_a_401_before_a_bad_page_is_a_404,
 );
-
-const INVALID_TOKEN: &str = "Invalid token.";
-
-/// The `token_key` a token is stored under: its first 15 characters.
-fn key(token: &str) -> &str {
-    &token[..15]
-}
 
 fn names(list: &Value) -> Vec<&str> {
     list.as_array()
@@ -36,7 +31,7 @@ async fn list(app: &TestApp, token: &str) -> (Status, Value, Option<String>) {
     let response = app
         .client
         .get("/api/leads/")
-        .header(Header::new("Authorization", format!("Token {token}")))
+        .header(token_header(token))
         .dispatch()
         .await;
     let challenge = response
@@ -62,7 +57,7 @@ async fn the_list_refuses_every_token_the_guard_refuses(backend: Backend) {
     app.create_lead(&bob, "Ben", "ben@example.com").await;
 
     // Alice's key with another secret; no such key; not even a key's length.
-    let forged = format!("{}{}", key(&alice), "0".repeat(alice.len() - 15));
+    let forged = forged(&alice);
     assert_refused(&app, &forged, INVALID_TOKEN).await;
     assert_refused(&app, &"f".repeat(alice.len()), INVALID_TOKEN).await;
     assert_refused(&app, "short", INVALID_TOKEN).await;
@@ -93,7 +88,7 @@ async fn an_expired_token_is_deleted_by_the_list(backend: Backend) {
     app.execute(&format!(
         "UPDATE auth_tokens SET expiry = {} WHERE token_key = '{}'",
         now_micros() - SECOND,
-        key(&old)
+        token_key(&old)
     ))
     .await;
 
@@ -120,7 +115,7 @@ async fn a_token_key_shared_with_another_user_lists_only_the_callers_leads(backe
             "INSERT INTO auth_tokens (digest, token_key, user_id, created, expiry, last_used)
              VALUES ('{}', '{}', {bob_id}, {now}, {expiry}, {now})",
             digest.repeat(128),
-            key(&alice)
+            token_key(&alice)
         ))
         .await;
     }
@@ -133,11 +128,11 @@ async fn a_token_key_shared_with_another_user_lists_only_the_callers_leads(backe
     assert_eq!(names(&body), ["Ben", "Bea"]);
     // A forged secret under the shared key matches no candidate, so every
     // one is checked, and Bob's expired twin is deleted on the way.
-    let forged = format!("{}{}", key(&alice), "0".repeat(alice.len() - 15));
+    let forged = forged(&alice);
     assert_refused(&app, &forged, INVALID_TOKEN).await;
     let twins = format!(
         "SELECT CAST(COUNT(*) AS BIGINT) FROM auth_tokens WHERE token_key = '{}'",
-        key(&alice)
+        token_key(&alice)
     );
     assert_eq!(app.scalar(&twins).await, 2);
 }
@@ -151,7 +146,7 @@ async fn the_list_refreshes_the_token_and_records_its_use(backend: Backend) {
     app.execute(&format!(
         "UPDATE auth_tokens SET expiry = {}, last_used = {aged} WHERE token_key = '{}'",
         aged + 3600 * SECOND,
-        key(&token)
+        token_key(&token)
     ))
     .await;
 
@@ -161,7 +156,7 @@ async fn the_list_refreshes_the_token_and_records_its_use(backend: Backend) {
     let column = |name: &str| {
         format!(
             "SELECT {name} FROM auth_tokens WHERE token_key = '{}'",
-            key(&token)
+            token_key(&token)
         )
     };
     assert!(app.scalar(&column("last_used")).await >= before);
@@ -173,7 +168,7 @@ async fn the_list_refreshes_the_token_and_records_its_use(backend: Backend) {
 async fn a_bad_token_is_a_401_before_a_bad_page_is_a_404(backend: Backend) {
     let app = app!(backend);
     let (alice, _) = app.register("alice").await;
-    let forged = format!("{}{}", key(&alice), "0".repeat(alice.len() - 15));
+    let forged = forged(&alice);
     for path in [
         "/api/leads/?page=9",
         "/api/leads/?page=x",

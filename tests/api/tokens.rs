@@ -6,7 +6,9 @@ use serde_json::{json, Value};
 use time::macros::format_description;
 use time::OffsetDateTime;
 
-use crate::helpers::{now_micros, read, Backend, TestApp, PASSWORD, SECOND};
+use crate::helpers::{
+    now_micros, read, token_key, Backend, TestApp, INVALID_TOKEN, PASSWORD, SECOND,
+};
 use crate::{app, on_both_backends};
 
 on_both_backends!(
@@ -26,13 +28,6 @@ on_both_backends!(
     min_refresh_interval_is_configurable,
 );
 
-const INVALID_TOKEN: &str = "Invalid token.";
-
-/// The `token_key` a token is stored under: its first 15 characters.
-fn key(token: &str) -> &str {
-    &token[..15]
-}
-
 /// A timestamp as the API renders it (DRF: microseconds and `Z`).
 fn iso(micros: i64) -> String {
     let format =
@@ -47,7 +42,7 @@ fn iso(micros: i64) -> String {
 async fn column(app: &TestApp, token: &str, column: &str) -> i64 {
     app.scalar(&format!(
         "SELECT {column} FROM auth_tokens WHERE token_key = '{}'",
-        key(token)
+        token_key(token)
     ))
     .await
 }
@@ -55,7 +50,7 @@ async fn column(app: &TestApp, token: &str, column: &str) -> i64 {
 async fn set_column(app: &TestApp, token: &str, column: &str, value: i64) {
     app.execute(&format!(
         "UPDATE auth_tokens SET {column} = {value} WHERE token_key = '{}'",
-        key(token)
+        token_key(token)
     ))
     .await;
 }
@@ -143,7 +138,7 @@ async fn expired_token_is_refused_and_deleted(backend: Backend) {
     assert_eq!(status, Status::Unauthorized);
     assert_eq!(body, json!({"detail": INVALID_TOKEN}));
     assert_eq!(
-        rows(&app, &format!("WHERE token_key = '{}'", key(&old))).await,
+        rows(&app, &format!("WHERE token_key = '{}'", token_key(&old))).await,
         0
     );
 
@@ -473,12 +468,12 @@ async fn token_list_shows_the_callers_live_tokens(backend: Backend) {
     for (token, client) in expected_clients {
         let entry = listed
             .iter()
-            .find(|entry| entry["token_key"] == key(token))
-            .unwrap_or_else(|| panic!("{} not listed: {body}", key(token)));
+            .find(|entry| entry["token_key"] == token_key(token))
+            .unwrap_or_else(|| panic!("{} not listed: {body}", token_key(token)));
         assert_eq!(
             entry,
             &json!({
-                "token_key": key(token),
+                "token_key": token_key(token),
                 "client": client,
                 "created": iso(column(&app, token, "created").await),
                 "last_used": iso(column(&app, token, "last_used").await),
@@ -487,7 +482,7 @@ async fn token_list_shows_the_callers_live_tokens(backend: Backend) {
             })
         );
     }
-    assert!(!body.to_string().contains(key(&bobs)));
+    assert!(!body.to_string().contains(token_key(&bobs)));
     // Neither tokens nor digests are ever listed.
     for token in [&registered, &curl, &script, &anonymous] {
         assert!(!body.to_string().contains(&token[..20]));
@@ -504,7 +499,7 @@ async fn token_list_shows_the_callers_live_tokens(backend: Backend) {
         .filter(|entry| entry["current"] == true)
         .map(|entry| &entry["token_key"])
         .collect();
-    assert_eq!(current, [key(&script)]);
+    assert_eq!(current, [token_key(&script)]);
 
     let (status, body) = app.get("/api/auth/tokens", None).await;
     assert_eq!(status, Status::Unauthorized);
@@ -522,7 +517,10 @@ async fn revoke_token_by_key(backend: Backend) {
     let (bobs, bob) = app.register("bob").await;
 
     let (status, body) = app
-        .delete(&format!("/api/auth/tokens/{}", key(&first)), Some(&second))
+        .delete(
+            &format!("/api/auth/tokens/{}", token_key(&first)),
+            Some(&second),
+        )
         .await;
     assert_eq!(status, Status::NoContent);
     assert_eq!(body, Value::Null);
@@ -533,7 +531,7 @@ async fn revoke_token_by_key(backend: Backend) {
     assert_eq!(status, Status::Ok);
 
     // Another user's token, an unknown key, one already revoked: not found.
-    for missing in [key(&bobs), "0123456789abcde", key(&first)] {
+    for missing in [token_key(&bobs), "0123456789abcde", token_key(&first)] {
         let (status, body) = app
             .delete(&format!("/api/auth/tokens/{missing}"), Some(&second))
             .await;
@@ -546,7 +544,10 @@ async fn revoke_token_by_key(backend: Backend) {
 
     // With a trailing slash, and the token in use itself.
     let (status, _) = app
-        .delete(&format!("/api/auth/tokens/{}/", key(&third)), Some(&third))
+        .delete(
+            &format!("/api/auth/tokens/{}/", token_key(&third)),
+            Some(&third),
+        )
         .await;
     assert_eq!(status, Status::NoContent);
     let (status, _) = use_token(&app, &third).await;
@@ -554,7 +555,7 @@ async fn revoke_token_by_key(backend: Backend) {
     assert_eq!(rows(&app, "").await, 2);
 
     let (status, _) = app
-        .delete(&format!("/api/auth/tokens/{}", key(&second)), None)
+        .delete(&format!("/api/auth/tokens/{}", token_key(&second)), None)
         .await;
     assert_eq!(status, Status::Unauthorized);
     assert_eq!(rows(&app, "").await, 2);
