@@ -20,7 +20,7 @@ pub use conns::note_failure;
 pub use errors::unique_violation;
 pub use group::Batched;
 pub use migrate::Migrations;
-pub use pool::{DbPool, Reader, SqliteDb, Writer};
+pub use pool::{DbPool, LiveConn, Reader, SqliteDb, Writer};
 pub use sql::{contains_pattern, Bind, Sql};
 pub use tx::WriteTx;
 

@@ -44,6 +44,9 @@ pub struct SqliteDb {
     pub(super) queues: Arc<Queues>,
 }
 
+/// A connection of either backend, borrowed for one statement or more.
+pub type LiveConn<'c> = Backend<&'c mut SqliteConnection, &'c mut PgConnection>;
+
 /// A reader, checked out: `on_db!(db.read().await?, |c| …)`.
 pub type Reader = Backend<SqliteConn, PgConn>;
 
@@ -53,7 +56,7 @@ pub type Writer = Backend<OwnedMutexGuard<SqliteConnection>, PgConn>;
 
 impl<S: DerefMut<Target = SqliteConnection>> Backend<S, PgConn> {
     /// Borrows the connection for [`on_db!`](crate::on_db).
-    pub fn live(&mut self) -> Backend<&mut SqliteConnection, &mut PgConnection> {
+    pub fn live(&mut self) -> LiveConn<'_> {
         match self {
             Backend::Sqlite(conn) => Backend::Sqlite(&mut **conn),
             Backend::Postgres(conn) => Backend::Postgres(&mut **conn),
@@ -61,7 +64,7 @@ impl<S: DerefMut<Target = SqliteConnection>> Backend<S, PgConn> {
     }
 }
 
-impl<'c> Backend<&'c mut SqliteConnection, &'c mut PgConnection> {
+impl<'c> LiveConn<'c> {
     /// Already a borrowed connection, for [`on_db!`](crate::on_db).
     pub fn live(self) -> Self {
         self

@@ -1,11 +1,11 @@
 //! SQL assembled at run time (filters, sorting, paging) with `$n` binds.
 
 use rocket::futures::stream::BoxStream;
-use sqlx::postgres::{PgConnection, PgRow};
+use sqlx::postgres::PgRow;
 use sqlx::sqlite::SqliteRow;
-use sqlx::{FromRow, SqliteConnection};
+use sqlx::FromRow;
 
-use super::{Backend, DbPool, Reader};
+use super::{DbPool, LiveConn, Reader};
 use crate::on_db;
 
 /// `query` with every bind applied; expanded per backend inside `on_db!`.
@@ -110,10 +110,7 @@ impl Sql {
     }
 
     /// Runs on a given connection (a writer's), all rows drained.
-    pub async fn fetch_all_on<T>(
-        &self,
-        conn: Backend<&mut SqliteConnection, &mut PgConnection>,
-    ) -> Result<Vec<T>, sqlx::Error>
+    pub async fn fetch_all_on<T>(&self, conn: LiveConn<'_>) -> Result<Vec<T>, sqlx::Error>
     where
         T: Send + Unpin + for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow>,
     {

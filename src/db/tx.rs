@@ -1,9 +1,9 @@
 //! Write transactions that behave the same on both backends.
 
 use rocket::tokio::sync::OwnedMutexGuard;
-use sqlx::{Executor, PgConnection, SqliteConnection};
+use sqlx::{Executor, SqliteConnection};
 
-use super::pool::PgConn;
+use super::pool::{LiveConn, PgConn};
 use super::{Backend, DbPool};
 
 /// A transaction that will write.
@@ -41,7 +41,7 @@ impl DbPool {
 
 impl WriteTx {
     /// Borrows the connection for [`on_db!`](crate::on_db).
-    pub fn live(&mut self) -> Backend<&mut SqliteConnection, &mut PgConnection> {
+    pub fn live(&mut self) -> LiveConn<'_> {
         match self.conn.as_mut().expect("transaction already finished") {
             Backend::Sqlite(conn) => Backend::Sqlite(&mut **conn),
             Backend::Postgres(conn) => Backend::Postgres(&mut **conn),

@@ -16,7 +16,7 @@ use std::sync::mpsc;
 
 use rocket::fairing::{Fairing, Info, Kind};
 use rocket::{Request, Response};
-use serde_json::json;
+use serde::Serialize;
 
 use crate::auth::guard::caller_id;
 use crate::timestamp::Timestamp;
@@ -70,14 +70,25 @@ impl Drop for AccessLog {
     }
 }
 
+/// One line, serialized straight from borrowed fields.
+#[derive(Serialize)]
+struct Line<'a> {
+    time: Timestamp,
+    method: &'a str,
+    path: &'a str,
+    status: u16,
+    ms: f64,
+    user: Option<i64>,
+}
+
 /// The path as logged: a route with a secret-looking segment gives its
 /// pattern instead of the value.
-fn logged_path(req: &Request<'_>) -> String {
+fn logged_path<'a>(req: &'a Request<'_>) -> &'a str {
     match req.route() {
         Some(route) if route.uri.path().contains("token") && route.uri.path().contains('<') => {
-            route.uri.path().to_string()
+            route.uri.path()
         }
-        _ => req.uri().path().to_string(),
+        _ => req.uri().path().as_str(),
     }
 }
 
@@ -91,17 +102,16 @@ impl Fairing for AccessLog {
     }
 
     async fn on_response<'r>(&self, req: &'r Request<'_>, response: &mut Response<'r>) {
-        let user = caller_id(req);
-        let line = json!({
-            "time": Timestamp::now(),
-            "method": req.method().as_str(),
-            "path": logged_path(req),
-            "status": response.status().code,
-            "ms": (super::timing::elapsed(req).as_secs_f64() * 1e5).round() / 100.0,
-            "user": user,
-        });
-        if let Some(lines) = &self.lines {
-            let _ = lines.send(line.to_string());
+        let line = Line {
+            time: Timestamp::now(),
+            method: req.method().as_str(),
+            path: logged_path(req),
+            status: response.status().code,
+            ms: (super::timing::elapsed(req).as_secs_f64() * 1e5).round() / 100.0,
+            user: caller_id(req),
+        };
+        if let (Some(lines), Ok(line)) = (&self.lines, serde_json::to_string(&line)) {
+            let _ = lines.send(line);
         }
     }
 }
