@@ -151,9 +151,10 @@ async fn open_session(
         // Nothing to count: where round trips are dear (PostgreSQL) both
         // writes go as one statement, atomic by itself, instead of BEGIN,
         // INSERT, UPDATE and COMMIT. With 8 connections logging in, the
-        // async workers had 4.3% of the cores (mostly sending to
-        // PostgreSQL) and 2.0% after; the hashes' share went from
-        // 89.6-90.5% to 90.5-91.6% (alternated, 4 runs each).
+        // async workers had 4.3% of the cores, mostly sending to
+        // PostgreSQL, and 2.0% after (one perf sample each); the hashing
+        // threads' share went from 89.6-90.5% to 90.5-91.6% (two servers
+        // alternated, 4 runs of 8 s each).
         None if db.round_trips_are_dear() => {
             let sql = concat!(
                 "WITH issued AS (",
