@@ -59,7 +59,7 @@ async fn login(
 ) -> Result<Json<Value>, Error> {
     let input = body.input()?;
     let client = service::client_label(input.str("client"), agent.0);
-    let session = service::login(db, settings, &input, &client, ip).await?;
+    let session = super::login::login(db, settings, &input, &client, ip).await?;
     Ok(session_json(&session))
 }
 

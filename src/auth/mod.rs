@@ -8,6 +8,7 @@ pub mod csrf;
 pub mod failure;
 pub mod guard;
 pub mod header;
+pub mod login;
 pub mod service;
 pub mod throttle;
 pub mod token;

@@ -1,18 +1,15 @@
-//! Registering, logging in, and the life of tokens (SPEC §2).
-
-use std::net::IpAddr;
+//! Registering and the life of tokens (SPEC §2); logging in is [`super::login`].
 
 use serde::Serialize;
 
 use crate::config::Settings;
 use crate::db::{DbPool, LiveConn, WriteTx};
-use crate::error::{Error, FieldErrors};
+use crate::error::Error;
 use crate::on_db;
 use crate::timestamp::Timestamp;
 use crate::users::{hashing, service as users, User};
 use crate::validation::{password, Input, Text, Validator};
 
-use super::throttle::{Attempt, Throttle};
 use super::{failure, token};
 
 pub const BAD_CREDENTIALS: &str = "Incorrect Credentials Passed.";
@@ -80,141 +77,45 @@ pub async fn register(
     })
 }
 
-/// Checks `{username, password}` and issues a new token. Unknown users and
-/// wrong passwords get the same answer after the same work (a dummy verify).
-/// Past the failure limits for this username and address, the answer is 429
-/// whatever the password ([`throttle`]).
-pub async fn login(
-    db: &DbPool,
-    settings: &Settings,
-    input: &Input,
-    client: &str,
-    ip: Option<IpAddr>,
-) -> Result<Session, Error> {
-    let mut form = Validator::new(input);
-    let username = form.required("username", Text::Trimmed, Ok);
-    let password = form.required("password", Text::Exact, Ok);
-    form.into_errors().into_result()?;
-    let (Some(username), Some(password)) = (username, password) else {
-        return Err(Error::Internal);
-    };
-
-    let throttle = Throttle::new(settings);
-    let attempt = Attempt::new(&username, ip);
-    throttle.check(db, &attempt).await?;
-    let found = users::credentials(db, &username).await?;
-    let (user, hash) = match found {
-        Some(found) => (Some(found.user), Some(found.password)),
-        None => (None, None),
-    };
-    let matches = if password.len() > password::MAX_BYTES {
-        // Never hash an oversized input; spend the same time failing.
-        hashing::verify(String::new(), None).await?
-    } else {
-        hashing::verify(password, hash).await?
-    };
-    // Again after the hash: a burst of parallel guesses all passed the first
-    // check, and once the limit is reached none may learn its result.
-    throttle.check(db, &attempt).await?;
-    let user = match user {
-        Some(user) if matches && user.is_active => user,
-        _ => {
-            throttle.record_failure(db, &attempt).await?;
-            return Err(Error::Invalid(FieldErrors::single(
-                FieldErrors::NON_FIELD,
-                BAD_CREDENTIALS,
-            )));
-        }
-    };
-
-    let (token, expiry, now) = open_session(db, settings, user.id, client).await?;
-    Ok(Session {
-        user: User {
-            last_login: Some(now),
-            ..user
-        },
-        token,
-        expiry,
-    })
-}
-
-/// Issues the user's token and records the login, as one atomic write;
-/// returns the token's plaintext and expiry, and the login's time.
-async fn open_session(
-    db: &DbPool,
-    settings: &Settings,
-    user_id: i64,
-    client: &str,
-) -> Result<(String, Option<Timestamp>, Timestamp), Error> {
-    let issue = Issue::new(settings, user_id, client);
-    match settings.token_limit() {
-        // Nothing to count: where round trips are dear (PostgreSQL) both
-        // writes go as one statement, atomic by itself, instead of BEGIN,
-        // INSERT, UPDATE and COMMIT. With 8 connections logging in, the
-        // async workers had 4.3% of the cores, mostly sending to
-        // PostgreSQL, and 2.0% after (one perf sample each); the hashing
-        // threads' share went from 89.6-90.5% to 90.5-91.6% (two servers
-        // alternated, 4 runs of 8 s each).
-        None if db.round_trips_are_dear() => {
-            let sql = concat!(
-                "WITH issued AS (",
-                insert_token_sql!(),
-                ") UPDATE users SET last_login = $4 WHERE id = $3"
-            );
-            issue.store(db.writer().await?.live(), sql).await?;
-        }
-        limit => {
-            let mut tx = db.begin_write().await?;
-            if let Some(limit) = limit {
-                // Parallel logins of one user count and insert one at a
-                // time.
-                tx.lock_row("users", user_id).await?;
-                if live_token_count(&mut tx, user_id).await? >= limit {
-                    return Err(Error::TokenLimitExceeded);
-                }
-            }
-            issue.store(tx.live(), insert_token_sql!()).await?;
-            users::record_login(&mut tx, user_id, issue.now).await?;
-            tx.commit().await?;
-        }
-    }
-    Ok((issue.new.plaintext, issue.expiry, issue.now))
-}
-
-async fn live_token_count(tx: &mut WriteTx, user_id: i64) -> Result<i64, Error> {
-    Ok(on_db!(tx, |c| {
-        sqlx::query_scalar(
-            "SELECT CAST(COUNT(*) AS BIGINT) FROM auth_tokens
-             WHERE user_id = $1 AND (expiry IS NULL OR expiry > $2)",
-        )
-        .bind(user_id)
-        .bind(Timestamp::now())
-        .fetch_one(c)
-        .await
-    })?)
-}
-
-/// A token row's insert, with the row's columns as `$1`-`$7` ([`Issue::store`]).
-macro_rules! insert_token_sql {
+/// The head of a token row's insert; the row's values are `$1`-`$7`, bound
+/// by [`bind_issue!`].
+macro_rules! insert_token_into {
     () => {
-        "INSERT INTO auth_tokens (digest, token_key, user_id, created, expiry, last_used, client) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7)"
+        "INSERT INTO auth_tokens (digest, token_key, user_id, created, expiry, last_used, client)"
     };
 }
-use insert_token_sql;
+pub(super) use insert_token_into;
+
+const INSERT_TOKEN: &str = concat!(insert_token_into!(), " VALUES ($1, $2, $3, $4, $5, $6, $7)");
 
 /// A new token for a user, about to be stored; its plaintext goes to the
 /// client once.
-struct Issue<'a> {
-    new: token::NewToken,
-    user_id: i64,
-    now: Timestamp,
-    expiry: Option<Timestamp>,
-    client: &'a str,
+pub(super) struct Issue<'a> {
+    pub new: token::NewToken,
+    pub user_id: i64,
+    pub now: Timestamp,
+    pub expiry: Option<Timestamp>,
+    pub client: &'a str,
 }
 
+/// Binds an [`Issue`]'s row as `$1`-`$7`, in [`INSERT_TOKEN`]'s order.
+macro_rules! bind_issue {
+    ($query:expr, $issue:expr) => {{
+        let issue: &$crate::auth::service::Issue = $issue;
+        $query
+            .bind(&issue.new.digest)
+            .bind(&issue.new.token_key)
+            .bind(issue.user_id)
+            .bind(issue.now)
+            .bind(issue.expiry)
+            .bind(issue.now)
+            .bind(issue.client)
+    }};
+}
+pub(super) use bind_issue;
+
 impl<'a> Issue<'a> {
-    fn new(settings: &Settings, user_id: i64, client: &'a str) -> Self {
+    pub fn new(settings: &Settings, user_id: i64, client: &'a str) -> Self {
         let now = Timestamp::now();
         Issue {
             new: token::generate(&settings.token_prefix),
@@ -225,16 +126,9 @@ impl<'a> Issue<'a> {
         }
     }
 
-    /// Runs `sql`, an [`insert_token_sql!`] or a statement around one.
-    async fn store(&self, conn: LiveConn<'_>, sql: &str) -> Result<(), sqlx::Error> {
-        on_db!(conn, |c| sqlx::query(sql)
-            .bind(&self.new.digest)
-            .bind(&self.new.token_key)
-            .bind(self.user_id)
-            .bind(self.now)
-            .bind(self.expiry)
-            .bind(self.now)
-            .bind(self.client)
+    /// Inserts the token's row.
+    pub async fn store(&self, conn: LiveConn<'_>) -> Result<(), sqlx::Error> {
+        on_db!(conn, |c| bind_issue!(sqlx::query(INSERT_TOKEN), self)
             .execute(c)
             .await
             .map(drop))
@@ -249,7 +143,7 @@ async fn issue(
     client: &str,
 ) -> Result<(String, Option<Timestamp>), Error> {
     let issue = Issue::new(settings, user_id, client);
-    issue.store(tx.live(), insert_token_sql!()).await?;
+    issue.store(tx.live()).await?;
     Ok((issue.new.plaintext, issue.expiry))
 }
 

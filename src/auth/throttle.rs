@@ -10,6 +10,7 @@
 //! address's allowance, so the real user is never locked out by them.
 
 use std::net::IpAddr;
+use std::sync::LazyLock;
 
 use crate::config::Settings;
 use crate::db::DbPool;
@@ -65,47 +66,14 @@ impl Throttle {
         self.per_user.is_some() || self.per_ip.is_some()
     }
 
-    /// `Err(Throttled)` when the attempt is over a limit, with the seconds
-    /// until it will not be. One indexed query: for each limit, the failure
-    /// that must leave the window before another attempt is allowed (the
-    /// limit-th newest), if there are that many.
-    pub async fn check(&self, db: &DbPool, attempt: &Attempt) -> Result<(), Error> {
-        if !self.enabled() {
-            return Ok(());
-        }
-        let now = Timestamp::now();
-        let since = now.minus_seconds(self.window_seconds);
-        // A disabled limit asks for a row past any there can be.
-        let offset = |limit: Option<i64>| limit.map_or(i64::MAX, |n| n - 1);
-        let sql = "SELECT \
-             (SELECT failed_at FROM login_failures \
-               WHERE client_ip = $1 AND username_key = $2 AND failed_at > $3 \
-               ORDER BY failed_at DESC LIMIT 1 OFFSET $4), \
-             (SELECT failed_at FROM login_failures \
-               WHERE client_ip = $1 AND failed_at > $3 \
-               ORDER BY failed_at DESC LIMIT 1 OFFSET $5)";
-        let (by_user, by_ip): (Option<Timestamp>, Option<Timestamp>) =
-            on_db!(db.read().await?, |c| {
-                sqlx::query_as(sql)
-                    .bind(&attempt.client_ip)
-                    .bind(&attempt.username_key)
-                    .bind(since)
-                    .bind(offset(self.per_user))
-                    .bind(offset(self.per_ip))
-                    .fetch_one(c)
-                    .await
-            })?;
-        match by_user.max(by_ip) {
-            None => Ok(()),
-            Some(oldest_counted) => {
-                let free_at = oldest_counted.plus_seconds(self.window_seconds);
-                // Rounded up, and never 0: `Retry-After: 0` invites a retry
-                // that would be refused again.
-                let wait = (free_at.0 - now.0).max(0) as u64;
-                Err(Error::Throttled {
-                    wait_seconds: wait.div_ceil(1_000_000).max(1),
-                })
-            }
+    /// The attempt measured against the limits now: run it alone
+    /// ([`Check::run`]) or as columns of a larger statement
+    /// ([`Check::columns`]).
+    pub fn check<'a>(&'a self, attempt: &'a Attempt) -> Check<'a> {
+        Check {
+            throttle: self,
+            attempt,
+            now: Timestamp::now(),
         }
     }
 
@@ -136,6 +104,95 @@ impl Throttle {
                 .map(drop)
         })?;
         Ok(())
+    }
+}
+
+/// An attempt against the limits at one moment. Login asks twice, and
+/// on PostgreSQL each time inside a statement it makes anyway (the
+/// credentials lookup, the token write), so a throttle costs no round trip
+/// of its own.
+pub struct Check<'a> {
+    throttle: &'a Throttle,
+    attempt: &'a Attempt,
+    now: Timestamp,
+}
+
+/// For each limit, the failure that must leave the window before another
+/// attempt is allowed (the limit-th newest in it), if there are that many.
+#[derive(sqlx::FromRow)]
+pub struct OverLimit {
+    by_user: Option<Timestamp>,
+    by_ip: Option<Timestamp>,
+}
+
+/// Binds a [`Check`]'s values to a query, as `$first`.. of [`Check::columns`].
+macro_rules! bind_check {
+    ($query:expr, $check:expr) => {{
+        let (ip, username, since, user_offset, ip_offset) = $check.binds();
+        $query
+            .bind(ip)
+            .bind(username)
+            .bind(since)
+            .bind(user_offset)
+            .bind(ip_offset)
+    }};
+}
+pub(crate) use bind_check;
+
+impl Check<'_> {
+    /// The select-list items `by_user, by_ip` of [`OverLimit`], two indexed
+    /// lookups, with five binds numbered from `$first` ([`bind_check!`]).
+    pub fn columns(first: usize) -> String {
+        let [ip, username, since, user_offset, ip_offset] =
+            std::array::from_fn(|i| format!("${}", first + i));
+        format!(
+            "(SELECT failed_at FROM login_failures \
+               WHERE client_ip = {ip} AND username_key = {username} AND failed_at > {since} \
+               ORDER BY failed_at DESC LIMIT 1 OFFSET {user_offset}) AS by_user, \
+             (SELECT failed_at FROM login_failures \
+               WHERE client_ip = {ip} AND failed_at > {since} \
+               ORDER BY failed_at DESC LIMIT 1 OFFSET {ip_offset}) AS by_ip"
+        )
+    }
+
+    /// The values [`bind_check!`] binds, in the order of [`Check::columns`].
+    pub fn binds(&self) -> (&str, &str, Timestamp, i64, i64) {
+        // A disabled limit asks for a row past any there can be.
+        let offset = |limit: Option<i64>| limit.map_or(i64::MAX, |n| n - 1);
+        (
+            &self.attempt.client_ip,
+            &self.attempt.username_key,
+            self.now.minus_seconds(self.throttle.window_seconds),
+            offset(self.throttle.per_user),
+            offset(self.throttle.per_ip),
+        )
+    }
+
+    /// `Err(Throttled)` when the attempt is over a limit, with the seconds
+    /// until it will not be.
+    pub fn verdict(&self, over: OverLimit) -> Result<(), Error> {
+        let Some(oldest_counted) = over.by_user.max(over.by_ip) else {
+            return Ok(());
+        };
+        let free_at = oldest_counted.plus_seconds(self.throttle.window_seconds);
+        // Rounded up, and never 0: `Retry-After: 0` invites a retry that
+        // would be refused again.
+        let wait = (free_at.0 - self.now.0).max(0) as u64;
+        Err(Error::Throttled {
+            wait_seconds: wait.div_ceil(1_000_000).max(1),
+        })
+    }
+
+    /// The check as a statement of its own (none when nothing is limited).
+    pub async fn run(&self, db: &DbPool) -> Result<(), Error> {
+        static SQL: LazyLock<String> = LazyLock::new(|| format!("SELECT {}", Check::columns(1)));
+        if !self.throttle.enabled() {
+            return Ok(());
+        }
+        let over = on_db!(db.read().await?, |c| {
+            bind_check!(sqlx::query_as(&SQL), self).fetch_one(c).await
+        })?;
+        self.verdict(over)
     }
 }
 

@@ -143,7 +143,7 @@ async fn login(
 ) -> Result<FormOutcome, PageError> {
     let input = body.input()?;
     let client = service::client_label(None, agent.0);
-    let result = match service::login(db, settings, &input, &client, ip).await {
+    let result = match crate::auth::login::login(db, settings, &input, &client, ip).await {
         // On a page the token limit is a message on the form, not a bare 403.
         Err(Error::TokenLimitExceeded) => Err(Error::Invalid(FieldErrors::single(
             FieldErrors::NON_FIELD,

@@ -199,6 +199,22 @@ async fn a_burst_of_parallel_guesses_learns_nothing_past_the_limit(backend: Back
         .all(|r| matches!(r.status.code, 200 | 400 | 429)));
     assert_eq!(failures(&app).await, wrong as i64);
     assert!(throttled >= 24 - 5 - slack - 1);
+    // The right password queued for its hash behind the guesses, whose
+    // failures were counted meanwhile: the check after its hash refuses it,
+    // and nothing of a login is written (on PostgreSQL that check and the
+    // writes are one statement).
+    assert_throttled(replies.last().unwrap());
+    assert_eq!(
+        app.scalar("SELECT CAST(COUNT(*) AS BIGINT) FROM auth_tokens")
+            .await,
+        1,
+        "only the registration's token"
+    );
+    assert_eq!(
+        app.scalar("SELECT CAST(COUNT(*) AS BIGINT) FROM users WHERE last_login IS NOT NULL")
+            .await,
+        0
+    );
 }
 
 async fn the_login_page_says_to_wait_with_429(backend: Backend) {
