@@ -107,10 +107,10 @@ impl Throttle {
     }
 }
 
-/// An attempt against the limits at one moment. Login asks twice, and
-/// on PostgreSQL each time inside a statement it makes anyway (the
-/// credentials lookup, the token write), so a throttle costs no round trip
-/// of its own.
+/// An attempt against the limits at one moment. Login asks twice, inside
+/// statements it makes anyway: the credentials lookup, and on PostgreSQL
+/// the token write, so that a successful login spends no round trip on the
+/// throttle.
 pub struct Check<'a> {
     throttle: &'a Throttle,
     attempt: &'a Attempt,
