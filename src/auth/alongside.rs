@@ -1,94 +1,135 @@
 //! Authentication riding along the read it guards.
 //!
-//! A request that checks its token and then reads makes two round trips; on
-//! PostgreSQL, a server on the same cores, the second one is dear (the
-//! bench's list: 16,100-16,600 requests/s as two statements, 18,100-19,100
-//! as one). Here the read and Knox's token lookup are one statement:
+//! A request that checks its token and then reads makes two round trips.
+//! Here Knox's token lookup and the read are one statement, in the form
+//! that is cheapest on each backend:
 //!
-//! ```sql
-//! SELECT <read's columns>, NULL AS digest, …      -- the read, over the rows
-//! FROM … WHERE owner_id IN (SELECT user_id        --   of every user holding a
-//!   FROM auth_tokens WHERE token_key = $1) …      --   token with the presented key
-//! UNION ALL
-//! SELECT NULL, …, digest, created, …              -- the token candidates
-//! FROM auth_tokens JOIN users … WHERE token_key = $1
-//! ORDER BY …
-//! ```
+//! - **SQLite** renders the response itself. The read is a scalar subquery
+//!   of the token lookup that returns its rows as one JSON array
+//!   ([`crate::db::json`]):
 //!
-//! and the rows are kept only once [`service::verify`] has passed the token
-//! by exactly the checks of a guarded route (expiry, constant-time digest,
-//! active user, auto-refresh), and only the verified user's. Nothing about
-//! the token is cached, so revocation stays immediate on every instance.
+//!   ```sql
+//!   SELECT digest, created, expiry, last_used, user_id, is_active,
+//!     (SELECT '[' || COALESCE(string_agg(json_object(…), ',' ORDER BY …), '') || ']'
+//!      FROM … WHERE owner_id = auth_tokens.user_id …) AS body
+//!   FROM auth_tokens JOIN users ON users.id = auth_tokens.user_id
+//!   WHERE token_key = $1
+//!   ```
 //!
-//! Only where round trips are dear ([`DbPool::round_trips_are_dear`]): on
-//! SQLite the padding and the sort cost more than the hand-off they save.
+//!   One row per token candidate comes back from the connection's thread,
+//!   not twenty rows whose every value is copied, then decoded and
+//!   serialized again (the bench's list: 206-210 µs of server CPU per
+//!   request against 222-251 as two statements, 8,100-8,300 requests/s
+//!   against 6,800-7,700, alternated).
+//! - **PostgreSQL**, whose server shares the cores, spends about twice as
+//!   long in its executor building that JSON (`to_char`, `row_to_json`) as
+//!   reading the rows, so there the rows come back alongside the token
+//!   candidates:
+//!
+//!   ```sql
+//!   SELECT <read's columns>, NULL AS digest, …      -- the read, over the rows
+//!   FROM … WHERE owner_id IN (SELECT user_id        --   of every user holding a
+//!     FROM auth_tokens WHERE token_key = $1) …      --   token with the presented key
+//!   UNION ALL
+//!   SELECT NULL, …, digest, created, …              -- the token candidates
+//!   FROM auth_tokens JOIN users … WHERE token_key = $1
+//!   ORDER BY …
+//!   ```
+//!
+//! Either way the read is kept only once [`service::verify`] has passed the
+//! token by exactly the checks of a guarded route (expiry, constant-time
+//! digest, active user, auto-refresh), and only the verified user's. Nothing
+//! about the token is cached, so revocation stays immediate on every
+//! instance.
 
 use sqlx::{ColumnIndex, Decode, FromRow, Row, Type};
 
 use crate::config::Settings;
-use crate::db::{Bind, DbPool, Sql};
+use crate::db::{json, Backend, Bind, DbPool, Sql};
 use crate::error::Error;
 
 use super::service::{self, Refusal, TokenRow};
 use super::token;
 
-/// The users holding a token with the presented key, for the read's filter.
-pub const OWNERS: &str = "(SELECT user_id FROM auth_tokens WHERE token_key = $1)";
+/// The token candidates, with their users' standing.
+const CANDIDATES: &str = "digest, created, expiry, last_used, user_id, is_active \
+     FROM auth_tokens JOIN users ON users.id = auth_tokens.user_id WHERE token_key = $1";
 
-/// The token columns as NULLs, after the read's own: both sides of a
-/// `UNION ALL` have the same columns, named by the first.
-const PADDING: &str = "NULL AS digest, NULL AS created, NULL AS expiry, \
-     NULL AS last_used, NULL AS user_id, NULL AS is_active";
+/// What the read returns: how to select a row, render it, and order them.
+pub struct Shape<'s> {
+    /// Its columns, a plain comma-separated list (decoded as `T`).
+    pub columns: &'s str,
+    /// The row as `T`'s JSON, rendered by SQLite.
+    pub sqlite_json: &'s str,
+    /// The terms of its `ORDER BY`, over the columns.
+    pub order: String,
+}
 
-/// One statement under construction: the read, then the token candidates.
+/// The verified caller's rows: as rows, or already rendered as a JSON array.
+pub enum Read<T> {
+    Rows(Vec<T>),
+    Json(String),
+}
+
+/// One statement under construction.
 pub struct Alongside<'a> {
     presented: &'a str,
-    sql: Sql,
-    columns: usize,
+    rendered: bool,
+    read: Sql,
 }
 
 impl<'a> Alongside<'a> {
-    /// Starts with `SELECT <columns>` (a plain comma-separated list).
-    pub fn new(presented: &'a str, columns: &str) -> Self {
-        let mut sql = Sql::new(&format!("SELECT {columns}, {PADDING}"));
-        sql.placeholder_for(Bind::Text(token::token_key(presented).to_owned()));
+    /// Starts the read with `from` (`FROM … WHERE <owner column>`), which
+    /// this completes with the caller's user id.
+    pub fn new(db: &DbPool, presented: &'a str, from: &str) -> Self {
+        let rendered = matches!(db, Backend::Sqlite(_));
+        let mut read = Sql::default();
+        read.placeholder_for(Bind::Text(token::token_key(presented).to_owned()));
+        read.push(" ").push(from).push(if rendered {
+            " = auth_tokens.user_id"
+        } else {
+            " IN (SELECT user_id FROM auth_tokens WHERE token_key = $1)"
+        });
         Alongside {
             presented,
-            sql,
-            columns: columns.split(',').count(),
+            rendered,
+            read,
         }
     }
 
-    /// Where the read goes on: `FROM … WHERE owner_id IN OWNERS …`, with
-    /// binds from `$2`.
+    /// Where the read goes on (`AND …`), with binds from `$2`.
     pub fn read(&mut self) -> &mut Sql {
-        &mut self.sql
+        &mut self.read
     }
 
-    /// Runs the statement, rows in the order `order` appends (`ORDER BY`
-    /// over the read's column names), and returns the verified caller's id
-    /// with their rows; `owner` tells whose a row is.
+    /// Runs the statement; the verified caller's id and their rows (`owner`
+    /// tells whose a row is).
     pub async fn run<T>(
-        mut self,
+        self,
         db: &DbPool,
         settings: &Settings,
-        order: impl FnOnce(&mut Sql),
+        shape: &Shape<'_>,
         owner: impl Fn(&T) -> i64,
-    ) -> Result<(i64, Vec<T>), Refusal>
+    ) -> Result<(i64, Read<T>), Refusal>
     where
         T: Send
             + Unpin
             + for<'r> FromRow<'r, sqlx::sqlite::SqliteRow>
             + for<'r> FromRow<'r, sqlx::postgres::PgRow>,
     {
-        let nulls = vec!["NULL"; self.columns].join(", ");
-        self.sql.push(&format!(
-            " UNION ALL SELECT {nulls}, digest, created, expiry, last_used, user_id, is_active \
-             FROM auth_tokens JOIN users ON users.id = auth_tokens.user_id \
-             WHERE token_key = $1"
+        if self.rendered {
+            return self.run_rendered(db, settings, shape).await;
+        }
+        let nulls = vec!["NULL"; shape.columns.split(',').count()].join(", ");
+        let mut sql = self.read.prefixed(&format!(
+            "SELECT {}, NULL AS digest, NULL AS created, NULL AS expiry, NULL AS last_used, \
+             NULL AS user_id, NULL AS is_active",
+            shape.columns
         ));
-        order(&mut self.sql);
-        let rows: Vec<Either<T>> = self.sql.fetch_all(db).await.map_err(Error::from)?;
+        sql.push(&format!(" UNION ALL SELECT {nulls}, {CANDIDATES}"))
+            .push(" ORDER BY ")
+            .push(&shape.order);
+        let rows: Vec<Either<T>> = sql.fetch_all(db).await.map_err(Error::from)?;
 
         let (mut tokens, mut read) = (Vec::new(), Vec::new());
         for row in rows {
@@ -99,11 +140,25 @@ impl<'a> Alongside<'a> {
         }
         let (token, _) = service::verify(db, settings, self.presented, tokens).await?;
         read.retain(|row| owner(row) == token.user_id);
-        Ok((token.user_id, read))
+        Ok((token.user_id, Read::Rows(read)))
+    }
+
+    async fn run_rendered<T>(
+        self,
+        db: &DbPool,
+        settings: &Settings,
+        shape: &Shape<'_>,
+    ) -> Result<(i64, Read<T>), Refusal> {
+        let array = json::array(shape.sqlite_json, &shape.order);
+        let mut sql = self.read.prefixed(&format!("SELECT (SELECT {array}"));
+        sql.push(&format!(") AS body, {CANDIDATES}"));
+        let candidates: Vec<Rendered> = sql.fetch_all(db).await.map_err(Error::from)?;
+        let (found, _) = service::verify(db, settings, self.presented, candidates).await?;
+        Ok((found.token.user_id, Read::Json(found.body)))
     }
 }
 
-/// A row of the statement: the read's, or a token candidate (whose digest,
+/// A row of the union: the read's, or a token candidate (whose digest,
 /// never NULL, tells them apart).
 enum Either<T> {
     Read(T),
@@ -124,5 +179,19 @@ where
             Some(_) => Either::Token(TokenRow::from_row(row)?),
             None => Either::Read(T::from_row(row)?),
         })
+    }
+}
+
+/// A token candidate with its user's rows, rendered.
+#[derive(sqlx::FromRow)]
+struct Rendered {
+    body: String,
+    #[sqlx(flatten)]
+    token: TokenRow,
+}
+
+impl AsRef<TokenRow> for Rendered {
+    fn as_ref(&self) -> &TokenRow {
+        &self.token
     }
 }

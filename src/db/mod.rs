@@ -10,6 +10,7 @@ mod backup;
 mod conns;
 mod errors;
 mod group;
+pub mod json;
 mod migrate;
 mod pool;
 mod sql;

@@ -1,10 +1,12 @@
 //! `/api/leads`: DRF's ModelViewSet over the caller's own leads.
 
 use rocket::http::Status;
+use rocket::response::content::RawJson;
 use rocket::serde::json::Json;
-use rocket::{delete, get, patch, post, put, routes, Route, State};
+use rocket::{delete, get, patch, post, put, routes, Either, Route, State};
 use serde::Serialize;
 
+use crate::auth::alongside::Read;
 use crate::auth::guard::{Credentials, ForCaller};
 use crate::auth::Auth;
 use crate::config::Settings;
@@ -26,9 +28,8 @@ pub fn routes() -> Vec<Route> {
 }
 
 /// The bare list with a header token, the common case, checks the token in
-/// the listing's own statement where round trips are dear (PostgreSQL); the
-/// rest authenticate first, as DRF does (a bad token is a 401 before a bad
-/// page is a 404).
+/// the listing's own statement; the rest authenticate first, as DRF does (a
+/// bad token is a 401 before a bad page is a 404).
 #[get("/leads?<params..>")]
 async fn list(
     credentials: Credentials<'_>,
@@ -36,12 +37,16 @@ async fn list(
     settings: &State<Settings>,
     params: ListParams,
     url: RequestUrl,
-) -> Result<ForCaller<Json<ListBody>>, Error> {
+) -> Result<ForCaller<Either<RawJson<String>, Json<ListBody>>>, Error> {
     let query = ListQuery::parse(&params, settings.page_size);
     if let (Credentials::Token(token), Ok(query)) = (&credentials, &query) {
-        if query.paging == Paging::All && db.round_trips_are_dear() {
-            let (caller, leads) = service::list_with_token(db, settings, token, query).await?;
-            return Ok(ForCaller(caller, Json(ListBody::Bare(leads))));
+        if query.paging == Paging::All {
+            let (caller, read) = service::list_with_token(db, settings, token, query).await?;
+            let body = match read {
+                Read::Json(rendered) => Either::Left(RawJson(rendered)),
+                Read::Rows(leads) => Either::Right(Json(ListBody::Bare(leads))),
+            };
+            return Ok(ForCaller(caller, body));
         }
     }
     let caller = credentials.check(db, settings).await?;
@@ -49,7 +54,7 @@ async fn list(
     let listing = service::list(db, caller, &query).await?;
     Ok(ForCaller(
         caller,
-        Json(render_listing(listing, &query.paging, &url)),
+        Either::Right(Json(render_listing(listing, &query.paging, &url))),
     ))
 }
 

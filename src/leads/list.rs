@@ -180,6 +180,11 @@ impl ListQuery {
 
     /// Appends `ORDER BY`, always ending in `id` so pages are stable.
     pub fn push_order(&self, sql: &mut Sql) {
+        sql.push(" ORDER BY ").push(&self.order_terms());
+    }
+
+    /// The terms of [`ListQuery::push_order`]'s `ORDER BY`.
+    pub fn order_terms(&self) -> String {
         let mut clauses: Vec<String> = self
             .order
             .iter()
@@ -194,7 +199,7 @@ impl ListQuery {
         if !self.order.iter().any(|(c, _)| *c == Column::Id) {
             clauses.push("id ASC".into());
         }
-        sql.push(" ORDER BY ").push(&clauses.join(", "));
+        clauses.join(", ")
     }
 }
 

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use rocket::futures::future::BoxFuture;
 use sqlx::{PgConnection, SqliteConnection};
 
-use crate::auth::alongside::{self, Alongside};
+use crate::auth::alongside::{Alongside, Read, Shape};
 use crate::auth::service::Refusal;
 use crate::config::Settings;
 use crate::db::{unique_violation, Backend, Batched, Bind, DbPool, Sql};
@@ -77,20 +77,16 @@ pub async fn list_with_token(
     settings: &Settings,
     presented: &str,
     query: &ListQuery,
-) -> Result<(i64, Vec<Lead>), Refusal> {
-    let mut statement = Alongside::new(presented, Lead::COLUMNS);
-    statement
-        .read()
-        .push(" FROM leads WHERE owner_id IN ")
-        .push(alongside::OWNERS);
+) -> Result<(i64, Read<Lead>), Refusal> {
+    let mut statement = Alongside::new(db, presented, "FROM leads WHERE owner_id");
     query.push_search(statement.read());
+    let shape = Shape {
+        columns: Lead::COLUMNS,
+        sqlite_json: Lead::SQLITE_JSON,
+        order: query.order_terms(),
+    };
     statement
-        .run(
-            db,
-            settings,
-            |sql| query.push_order(sql),
-            |lead: &Lead| lead.owner,
-        )
+        .run(db, settings, &shape, |lead: &Lead| lead.owner)
         .await
 }
 
