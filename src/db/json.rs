@@ -6,21 +6,23 @@
 //! in lower case). The tests compare the two byte for byte.
 
 /// A [`Timestamp`](crate::timestamp::Timestamp) column (unix microseconds)
-/// as the API shows it, `2026-11-29T11:03:18.736308Z`: whole seconds through
-/// `strftime` and the microseconds by `printf`, both floored so that times
-/// before 1970 read as the `time` crate formats them. (A fractional
-/// `unixepoch` argument would round to milliseconds.)
+/// as the API shows it, `2026-11-29T11:03:18.736308Z`: the whole seconds
+/// through `datetime` (its space made a `T`), the microseconds as the last
+/// six digits of 1000000 + µs, both floored so that times before 1970 read
+/// as the `time` crate formats them. (A fractional `unixepoch` argument
+/// would round to milliseconds; `strftime` and `printf` cost about 8% more
+/// of the list's server CPU, alternated.)
 #[macro_export]
 macro_rules! sqlite_timestamp {
     ($column:literal) => {
         concat!(
-            "strftime('%Y-%m-%dT%H:%M:%S', (",
+            "replace(datetime((",
             $column,
             " - ((",
             $column,
-            " % 1000000) + 1000000) % 1000000) / 1000000, 'unixepoch') || printf('.%06dZ', ((",
+            " % 1000000) + 1000000) % 1000000) / 1000000, 'unixepoch'), ' ', 'T') || '.' || substr(((",
             $column,
-            " % 1000000) + 1000000) % 1000000)"
+            " % 1000000) + 1000000) % 1000000 + 1000000, 2) || 'Z'"
         )
     };
 }
