@@ -18,9 +18,9 @@
 //!
 //!   One row per token candidate comes back from the connection's thread,
 //!   not twenty rows whose every value is copied, then decoded and
-//!   serialized again (the bench's list: 206-210 µs of server CPU per
-//!   request against 222-251 as two statements, 8,100-8,300 requests/s
-//!   against 6,800-7,700, alternated).
+//!   serialized again (the bench's list against two statements, alternated
+//!   5 s runs: 8 of 8 won, medians 8,900 against 7,500 requests/s and 190
+//!   against 230 µs of server CPU a request).
 //! - **PostgreSQL**, whose server shares the cores, spends about twice as
 //!   long in its executor building that JSON (`to_char`, `row_to_json`) as
 //!   reading the rows, so there the rows come back alongside the token
