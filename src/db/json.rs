@@ -12,7 +12,6 @@
 /// as the `time` crate formats them. (A fractional `unixepoch` argument
 /// would round to milliseconds; `strftime` and `printf` cost the list about
 /// 12% more server CPU, medians of 8 alternated runs.)
-#[macro_export]
 macro_rules! sqlite_timestamp {
     ($column:literal) => {
         concat!(
@@ -26,6 +25,7 @@ macro_rules! sqlite_timestamp {
         )
     };
 }
+pub(crate) use sqlite_timestamp;
 
 /// Rows rendered as one JSON array: each row by `element` (an expression
 /// over the rows' columns), in the order of `order` (the terms of an

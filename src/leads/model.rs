@@ -23,7 +23,7 @@ impl Lead {
     /// A row as this struct's JSON, rendered by SQLite ([`crate::db::json`]).
     pub const SQLITE_JSON: &'static str = concat!(
         "json_object('id', id, 'name', name, 'email', email, 'message', message, 'created_at', ",
-        crate::sqlite_timestamp!("created_at"),
+        crate::db::json::sqlite_timestamp!("created_at"),
         ", 'owner', owner_id)"
     );
 }
