@@ -55,6 +55,11 @@ use super::token;
 const CANDIDATES: &str = "digest, created, expiry, last_used, user_id, is_active \
      FROM auth_tokens JOIN users ON users.id = auth_tokens.user_id WHERE token_key = $1";
 
+/// The candidates' columns as NULLs, after the read's own: both sides of a
+/// `UNION ALL` have the same columns, named by the first.
+const PADDING: &str = "NULL AS digest, NULL AS created, NULL AS expiry, \
+     NULL AS last_used, NULL AS user_id, NULL AS is_active";
+
 /// What the read returns: how to select a row, render it, and order them.
 pub struct Shape<'s> {
     /// Its columns, a plain comma-separated list (decoded as `T`).
@@ -121,11 +126,9 @@ impl<'a> Alongside<'a> {
             return self.run_rendered(db, settings, shape).await;
         }
         let nulls = vec!["NULL"; shape.columns.split(',').count()].join(", ");
-        let mut sql = self.read.prefixed(&format!(
-            "SELECT {}, NULL AS digest, NULL AS created, NULL AS expiry, NULL AS last_used, \
-             NULL AS user_id, NULL AS is_active",
-            shape.columns
-        ));
+        let mut sql = self
+            .read
+            .prefixed(&format!("SELECT {}, {PADDING}", shape.columns));
         sql.push(&format!(" UNION ALL SELECT {nulls}, {CANDIDATES}"))
             .push(" ORDER BY ")
             .push(&shape.order);
