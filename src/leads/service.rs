@@ -78,16 +78,14 @@ pub async fn list_with_token(
     presented: &str,
     query: &ListQuery,
 ) -> Result<(i64, Read<Lead>), Refusal> {
-    let mut statement = Alongside::new(db, presented, "FROM leads WHERE owner_id");
+    let mut statement = Alongside::new(db, presented, "leads", "owner_id");
     query.push_search(statement.read());
     let shape = Shape {
         columns: Lead::COLUMNS,
         sqlite_json: Lead::SQLITE_JSON,
         order: query.order_terms(),
     };
-    statement
-        .run(db, settings, &shape, |lead: &Lead| lead.owner)
-        .await
+    statement.run(db, settings, &shape).await
 }
 
 /// Whose leads an operation may touch.
