@@ -13,6 +13,7 @@ mod headers;
 mod health;
 mod leads;
 mod list_auth;
+mod migrations;
 mod openapi;
 mod pages;
 mod storage;
