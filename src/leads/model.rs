@@ -20,11 +20,9 @@ pub struct Lead {
 impl Lead {
     pub const COLUMNS: &'static str = "id, name, email, message, created_at, owner_id";
 
-    /// A row as this struct's JSON, rendered by SQLite ([`crate::db::json`]);
-    /// `created_at_text` is SQLite's stored rendering of `created_at`.
-    pub const SQLITE_JSON: &'static str =
-        "json_object('id', id, 'name', name, 'email', email, 'message', message, \
-         'created_at', created_at_text, 'owner', owner_id)";
+    /// A row as this struct's JSON, rendered by SQLite ([`crate::db::json`])
+    /// when the row is written: a stored generated column.
+    pub const SQLITE_JSON: &'static str = "rendered";
 }
 
 pub const EMAIL_TAKEN: &str = "lead with this email already exists.";

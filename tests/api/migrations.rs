@@ -10,6 +10,7 @@ use sqlx::migrate::Migrator;
 use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{ConnectOptions, Connection};
 
+use leads::leads::Lead;
 use leads::timestamp::Timestamp;
 
 use crate::helpers::{Backend, TestApp};
@@ -20,8 +21,8 @@ const REBUILD: &str = "20261130000004";
 /// Times around the epoch and at the edges of what the API can show.
 const TIMES: [i64; 4] = [-62_135_596_800_000_000, -1, 0, 253_402_300_799_999_999];
 
-/// SQLite's leads table is rebuilt to store `created_at_text`: the rows
-/// keep their ids and fields, the stored text is what serde shows, and a
+/// SQLite's leads table is rebuilt to store each lead's JSON (`rendered`):
+/// the rows keep their ids and fields, the stored JSON is serde's, and a
 /// deleted lead's id is still never given again (AUTOINCREMENT).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_sqlite_leads_rebuild_keeps_rows_ids_and_the_id_high_water_mark() {
@@ -77,20 +78,21 @@ async fn the_sqlite_leads_rebuild_keeps_rows_ids_and_the_id_high_water_mark() {
     .await
     .unwrap();
     let mut conn = options.connect().await.unwrap();
-    let rows: Vec<(i64, String, i64, String)> =
-        sqlx::query_as("SELECT id, name, created_at, created_at_text FROM leads ORDER BY id")
-            .fetch_all(&mut conn)
-            .await
-            .unwrap();
-    let expected: Vec<(i64, String, i64, String)> = (0..3)
+    let rows: Vec<String> = sqlx::query_scalar("SELECT rendered FROM leads ORDER BY id")
+        .fetch_all(&mut conn)
+        .await
+        .unwrap();
+    let expected: Vec<String> = (0..3)
         .map(|i| {
-            let at = TIMES[i];
-            (
-                i as i64 + 1,
-                format!("Lead {i}"),
-                at,
-                Timestamp(at).to_string(),
-            )
+            let lead = Lead {
+                id: i as i64 + 1,
+                name: format!("Lead {i}"),
+                email: format!("l{i}@example.com"),
+                message: "m".into(),
+                created_at: Timestamp(TIMES[i]),
+                owner: 1,
+            };
+            serde_json::to_string(&lead).unwrap()
         })
         .collect();
     assert_eq!(rows, expected);
