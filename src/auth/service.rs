@@ -158,13 +158,6 @@ pub struct TokenRow {
     is_active: bool,
 }
 
-impl TokenRow {
-    /// Whether both rows are the one stored token.
-    pub fn same_token(&self, other: &TokenRow) -> bool {
-        self.digest == other.digest
-    }
-}
-
 impl AsRef<TokenRow> for TokenRow {
     fn as_ref(&self) -> &TokenRow {
         self

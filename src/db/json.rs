@@ -1,18 +1,19 @@
-//! JSON rendered by SQLite, for reads whose rows become a response body as
-//! they are (see `auth::alongside`). The expressions give the bytes
-//! serde_json writes for the same values: compact, keys in the order given,
-//! strings escaped alike (`json_object` and serde_json both escape `"`, `\`
-//! and the control characters, `\n` style where there is one, else `\u00XX`
-//! in lower case). The tests compare the two byte for byte.
+//! JSON rendered by the database, for reads whose rows become a response
+//! body as they are (see `auth::alongside`).
 //!
-//! A read of leads does not even call `json_object`: each row's JSON is
-//! stored with it (`leads.rendered`, a generated column: see its migration).
+//! Each lead's JSON is rendered when the row is written, into a stored
+//! generated column (`leads.rendered`; see its migrations): SQLite's
+//! `json_object` and PostgreSQL's `to_json` escape strings as serde_json does
+//! (`"`, `\`, the control characters `\n` style where there is one, else
+//! `\u00XX` in lower case, nothing else), keys go in the struct's order with
+//! no spaces, and times are formatted by hand. The tests compare the bytes
+//! with serde's. A read then only joins the stored texts.
 
 /// Rows rendered as one JSON array: each row by `element` (an expression
 /// over the rows' columns), in the order of `order` (the terms of an
-/// `ORDER BY`); `[]` when there are none. `string_agg` rather than
-/// `json_group_array`: SQLite 3.44 drops `json_object`'s JSON subtype under
-/// an aggregate's `ORDER BY`, which would quote every element as a string.
+/// `ORDER BY`); `[]` when there are none. `string_agg` has the same form on
+/// both backends (SQLite's `json_group_array` would also quote stored JSON
+/// as strings).
 pub fn array(element: &str, order: &str) -> String {
     format!("'[' || COALESCE(string_agg({element}, ',' ORDER BY {order}), '') || ']'")
 }

@@ -6,7 +6,6 @@ use rocket::serde::json::Json;
 use rocket::{delete, get, patch, post, put, routes, Either, Route, State};
 use serde::Serialize;
 
-use crate::auth::alongside::Read;
 use crate::auth::guard::{Credentials, ForCaller};
 use crate::auth::Auth;
 use crate::config::Settings;
@@ -41,12 +40,8 @@ async fn list(
     let query = ListQuery::parse(&params, settings.page_size);
     if let (Credentials::Token(token), Ok(query)) = (&credentials, &query) {
         if query.paging == Paging::All {
-            let (caller, read) = service::list_with_token(db, settings, token, query).await?;
-            let body = match read {
-                Read::Json(rendered) => Either::Left(RawJson(rendered)),
-                Read::Rows(leads) => Either::Right(Json(ListBody::Bare(leads))),
-            };
-            return Ok(ForCaller(caller, body));
+            let (caller, rendered) = service::list_with_token(db, settings, token, query).await?;
+            return Ok(ForCaller(caller, Either::Left(RawJson(rendered))));
         }
     }
     let caller = credentials.check(db, settings).await?;

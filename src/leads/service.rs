@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use rocket::futures::future::BoxFuture;
 use sqlx::{PgConnection, SqliteConnection};
 
-use crate::auth::alongside::{Alongside, Read, Shape};
+use crate::auth::alongside::Alongside;
 use crate::auth::service::Refusal;
 use crate::config::Settings;
 use crate::db::{unique_violation, Backend, Batched, Bind, DbPool, Sql};
@@ -70,22 +70,19 @@ pub async fn list(db: &DbPool, owner: i64, query: &ListQuery) -> Result<Listing,
 }
 
 /// The bare list (no paging) for a header token verified in the same
-/// statement ([`alongside`]): one round trip where the guard and [`list`]
-/// take two. The caller's id, and their leads.
+/// statement ([`Alongside`]): one round trip where the guard and [`list`]
+/// take two. The caller's id, and their leads as a JSON array.
 pub async fn list_with_token(
     db: &DbPool,
     settings: &Settings,
     presented: &str,
     query: &ListQuery,
-) -> Result<(i64, Read<Lead>), Refusal> {
-    let mut statement = Alongside::new(db, presented, "leads", "owner_id");
+) -> Result<(i64, String), Refusal> {
+    let mut statement = Alongside::new(presented, "FROM leads WHERE owner_id");
     query.push_search(statement.read());
-    let shape = Shape {
-        columns: Lead::COLUMNS,
-        sqlite_json: Lead::SQLITE_JSON,
-        order: query.order_terms(),
-    };
-    statement.run(db, settings, &shape).await
+    statement
+        .run(db, settings, Lead::RENDERED, &query.order_terms())
+        .await
 }
 
 /// Whose leads an operation may touch.

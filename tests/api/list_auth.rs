@@ -103,8 +103,8 @@ async fn an_expired_token_is_deleted_by_the_list(backend: Backend) {
 }
 
 /// One user's two tokens can share a key too (a configured prefix leaves
-/// few random characters in it): the leads are read beside each candidate,
-/// and must come back once, in order, whichever token is presented.
+/// few random characters in it): the leads are read for each candidate, and
+/// must come back once, in order, whichever token is presented.
 async fn a_token_key_shared_by_two_of_the_callers_tokens_lists_each_lead_once(backend: Backend) {
     let app = app!(backend);
     let (alice, alice_id) = app.register("alice").await;
@@ -214,9 +214,10 @@ async fn a_bad_token_is_a_401_before_a_bad_page_is_a_404(backend: Backend) {
     assert_eq!(body["count"], 0);
 }
 
-/// On SQLite the database renders the bare list's JSON (`db::json`): it
-/// must be the very bytes serde gives the same leads, which the paginated
-/// list (serialized in Rust) shows; on PostgreSQL both are serde's.
+/// The database renders the bare list's JSON (`db::json`, each row's stored
+/// when it is written, again when it is updated): it must be the very bytes
+/// serde gives the same leads, which the paginated list (serialized in Rust)
+/// shows.
 async fn the_list_rendered_by_the_database_is_byte_for_byte_the_serialized_one(backend: Backend) {
     let app = app!(backend);
     let (alice, _) = app.register("alice").await;
