@@ -174,7 +174,8 @@ impl DbPool {
     /// check merged into its statement by a `UNION ALL`, 11,400-12,600 as
     /// two statements, alternated; on PostgreSQL the merged list won:
     /// 18,100-19,100 against 16,100-16,600 as two). The list now merges them
-    /// on SQLite too, in a form that pays there (`auth::alongside`).
+    /// on both backends, in a form that pays on each: one row per token
+    /// candidate, the leads' stored JSON joined (`auth::alongside`).
     pub fn round_trips_are_dear(&self) -> bool {
         matches!(self, Backend::Postgres(_))
     }

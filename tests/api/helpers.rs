@@ -269,10 +269,26 @@ impl TestApp {
         .expect("raw statement");
         rocket_db_pools::Pool::close(&db).await;
     }
+
+    /// Stores a token row directly: `digest` repeated to a digest's length,
+    /// under `key`, for `user_id`, expiring at `expiry` (unix µs).
+    pub async fn insert_token(&self, digest: &str, key: &str, user_id: i64, expiry: i64) {
+        let now = now_micros();
+        self.execute(&format!(
+            "INSERT INTO auth_tokens (digest, token_key, user_id, created, expiry, last_used)
+             VALUES ('{}', '{key}', {user_id}, {now}, {expiry}, {now})",
+            digest.repeat(128)
+        ))
+        .await;
+    }
 }
 
 /// Microseconds in a second, the unit of every stored timestamp.
 pub const SECOND: i64 = 1_000_000;
+
+/// Times the API never writes, around the epoch and at the edges of what it
+/// can show (0001-01-01 to 9999-12-31T23:59:59.999999).
+pub const EDGE_TIMES: [i64; 4] = [-62_135_596_800_000_000, -1, 0, 253_402_300_799_999_999];
 
 /// Now, in unix microseconds: the unit of the timestamp columns.
 pub fn now_micros() -> i64 {

@@ -6,7 +6,8 @@ use rocket::http::Status;
 use serde_json::{json, Value};
 
 use crate::helpers::{
-    forged, now_micros, read, token_header, token_key, Backend, TestApp, INVALID_TOKEN, SECOND,
+    forged, now_micros, read, token_header, token_key, Backend, TestApp, EDGE_TIMES, INVALID_TOKEN,
+    SECOND,
 };
 use crate::{app, on_both_backends};
 
@@ -112,14 +113,12 @@ async fn a_token_key_shared_by_two_of_the_callers_tokens_lists_each_lead_once(ba
     app.create_lead(&alice, "Ann", "ann@example.com").await;
     app.create_lead(&bob, "Ben", "ben@example.com").await;
     app.create_lead(&alice, "Amy", "amy@example.com").await;
-    let now = now_micros();
-    app.execute(&format!(
-        "INSERT INTO auth_tokens (digest, token_key, user_id, created, expiry, last_used)
-         VALUES ('{}', '{}', {alice_id}, {now}, {}, {now})",
-        "c".repeat(128),
+    app.insert_token(
+        "c",
         token_key(&alice),
-        now + 3600 * SECOND
-    ))
+        alice_id,
+        now_micros() + 3600 * SECOND,
+    )
     .await;
 
     let (status, body, _) = list(&app, &alice).await;
@@ -140,13 +139,8 @@ async fn a_token_key_shared_with_another_user_lists_only_the_callers_leads(backe
     app.create_lead(&bob, "Bea", "bea@example.com").await;
     let now = now_micros();
     for (digest, expiry) in [("a", now + 3600 * SECOND), ("b", now - SECOND)] {
-        app.execute(&format!(
-            "INSERT INTO auth_tokens (digest, token_key, user_id, created, expiry, last_used)
-             VALUES ('{}', '{}', {bob_id}, {now}, {expiry}, {now})",
-            digest.repeat(128),
-            token_key(&alice)
-        ))
-        .await;
+        app.insert_token(digest, token_key(&alice), bob_id, expiry)
+            .await;
     }
 
     let (status, body, _) = list(&app, &alice).await;
@@ -250,8 +244,7 @@ async fn the_list_rendered_by_the_database_is_byte_for_byte_the_serialized_one(b
     let ids = app
         .texts("SELECT CAST(id AS TEXT) FROM leads ORDER BY id")
         .await;
-    let times = [-62_135_596_800_000_000_i64, -1, 0, 253_402_300_799_999_999];
-    for (id, created_at) in ids.iter().zip(times) {
+    for (id, created_at) in ids.iter().zip(EDGE_TIMES) {
         app.execute(&format!(
             "UPDATE leads SET created_at = {created_at} WHERE id = {id}"
         ))

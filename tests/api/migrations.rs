@@ -13,13 +13,10 @@ use sqlx::{ConnectOptions, Connection};
 use leads::leads::Lead;
 use leads::timestamp::Timestamp;
 
-use crate::helpers::{Backend, TestApp};
+use crate::helpers::{Backend, TestApp, EDGE_TIMES};
 
 /// The first migration that rebuilds the SQLite leads table.
 const REBUILD: &str = "20261130000004";
-
-/// Times around the epoch and at the edges of what the API can show.
-const TIMES: [i64; 4] = [-62_135_596_800_000_000, -1, 0, 253_402_300_799_999_999];
 
 /// SQLite's leads table is rebuilt to store each lead's JSON (`rendered`):
 /// the rows keep their ids and fields, the stored JSON is serde's, and a
@@ -54,7 +51,7 @@ async fn the_sqlite_leads_rebuild_keeps_rows_ids_and_the_id_high_water_mark() {
     .execute(&mut conn)
     .await
     .unwrap();
-    for (i, created_at) in TIMES.iter().enumerate() {
+    for (i, created_at) in EDGE_TIMES.iter().enumerate() {
         sqlx::query(
             "INSERT INTO leads (name, email, email_key, message, search_key, owner_id, created_at)
              VALUES ($1, $2, $2, 'm', 'k', 1, $3)",
@@ -89,7 +86,7 @@ async fn the_sqlite_leads_rebuild_keeps_rows_ids_and_the_id_high_water_mark() {
                 name: format!("Lead {i}"),
                 email: format!("l{i}@example.com"),
                 message: "m".into(),
-                created_at: Timestamp(TIMES[i]),
+                created_at: Timestamp(EDGE_TIMES[i]),
                 owner: 1,
             };
             serde_json::to_string(&lead).unwrap()
