@@ -26,9 +26,21 @@ pub fn note_failure() {
 /// current-user route went from 5,200 to 6,300-6,800 requests/s there. A
 /// connection is pinged here only when it may have gone stale: after
 /// `verify_after` idle, or when any query failed for want of a connection
-/// since it was last checked out. A dead one is dropped and replaced.
+/// since it was last checked out. A dead one is dropped and replaced, and
+/// so is one older than `max_lifetime` (see [`Recycle`]).
 pub struct ConnPool<C: Connection> {
     inner: Arc<Inner<C>>,
+}
+
+/// When a pooled connection is checked, or replaced, before its next use.
+/// `None` for either: never (a SQLite file cannot go away under a
+/// connection, and its planner does not go by table sizes).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Recycle {
+    /// Ping a connection idle this long.
+    pub verify_after: Option<Duration>,
+    /// Close a connection this old and open a new one.
+    pub max_lifetime: Option<Duration>,
 }
 
 struct Inner<C: Connection> {
@@ -36,12 +48,12 @@ struct Inner<C: Connection> {
     permits: Arc<Semaphore>,
     options: C::Options,
     acquire_timeout: Duration,
-    /// `None`: never ping (a SQLite file cannot go away under a connection).
-    verify_after: Option<Duration>,
+    recycle: Recycle,
 }
 
 struct Idle<C> {
     conn: C,
+    opened: Instant,
     since: Instant,
     /// [`FAILURES`] when it was last checked out.
     failures: u64,
@@ -50,6 +62,7 @@ struct Idle<C> {
 /// A checked-out connection; it goes back to the pool when dropped.
 pub struct PooledConn<C: Connection> {
     conn: Option<C>,
+    opened: Instant,
     failures: u64,
     inner: Arc<Inner<C>>,
     // Released after `drop` has put the connection back.
@@ -66,12 +79,7 @@ impl<C: Connection> Clone for ConnPool<C> {
 
 impl<C: Connection> ConnPool<C> {
     /// A pool that connects on first need.
-    pub fn new(
-        options: C::Options,
-        max: u32,
-        acquire_timeout: Duration,
-        verify_after: Option<Duration>,
-    ) -> Self {
+    pub fn new(options: C::Options, max: u32, acquire_timeout: Duration, recycle: Recycle) -> Self {
         let max = usize::try_from(max).unwrap_or(usize::MAX).max(1);
         ConnPool {
             inner: Arc::new(Inner {
@@ -79,7 +87,7 @@ impl<C: Connection> ConnPool<C> {
                 permits: Arc::new(Semaphore::new(max)),
                 options,
                 acquire_timeout,
-                verify_after,
+                recycle,
             }),
         }
     }
@@ -100,20 +108,28 @@ impl<C: Connection> ConnPool<C> {
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
                 .pop();
-            let conn = match idle {
-                Some(idle) if !self.may_be_stale(&idle, failures) => idle.conn,
+            let (conn, opened) = match idle {
+                Some(idle) if self.has_outlived(&idle) => {
+                    // Closed politely (a Terminate message) off this
+                    // request's path, and the next one tried.
+                    rocket::tokio::spawn(idle.conn.close());
+                    continue;
+                }
+                Some(idle) if !self.may_be_stale(&idle, failures) => (idle.conn, idle.opened),
                 Some(mut idle) => match timeout_at(deadline, idle.conn.ping()).await {
-                    Ok(Ok(())) => idle.conn,
+                    Ok(Ok(())) => (idle.conn, idle.opened),
                     // Dead: dropped (closing its socket), and the next tried.
                     Ok(Err(_)) => continue,
                     Err(_) => return Err(sqlx::Error::PoolTimedOut),
                 },
                 None => timeout_at(deadline, inner.options.connect())
                     .await
+                    .map(|conn| conn.map(|conn| (conn, Instant::now())))
                     .map_err(|_| sqlx::Error::PoolTimedOut)??,
             };
             return Ok(PooledConn {
                 conn: Some(conn),
+                opened,
                 failures,
                 inner: inner.clone(),
                 _permit: permit,
@@ -123,8 +139,16 @@ impl<C: Connection> ConnPool<C> {
 
     fn may_be_stale(&self, idle: &Idle<C>, failures: u64) -> bool {
         self.inner
+            .recycle
             .verify_after
             .is_some_and(|after| idle.since.elapsed() >= after || idle.failures != failures)
+    }
+
+    fn has_outlived(&self, idle: &Idle<C>) -> bool {
+        self.inner
+            .recycle
+            .max_lifetime
+            .is_some_and(|lifetime| idle.opened.elapsed() >= lifetime)
     }
 
     /// A connection of its own, outside the pool (background tasks).
@@ -172,6 +196,7 @@ impl<C: Connection> Drop for PooledConn<C> {
                     .unwrap_or_else(PoisonError::into_inner);
                 idle.push(Idle {
                     conn,
+                    opened: self.opened,
                     since: Instant::now(),
                     failures: self.failures,
                 });

@@ -12,7 +12,7 @@ use sqlx::postgres::{PgConnectOptions, PgConnection};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 use sqlx::{Connection, Executor, SqliteConnection};
 
-use super::conns::{ConnPool, PooledConn};
+use super::conns::{ConnPool, PooledConn, Recycle};
 use super::group::Queues;
 use super::Backend;
 
@@ -71,9 +71,23 @@ impl<'c> LiveConn<'c> {
     }
 }
 
+/// How long a PostgreSQL connection serves before it is replaced, unless
+/// `databases.leads.max_lifetime` says otherwise (as sqlx's own pool).
+pub const MAX_LIFETIME: Duration = Duration::from_secs(30 * 60);
+
 impl DbPool {
-    /// Connects according to rocket_db_pools' `Config` (url, pool sizes, timeouts).
+    /// Connects according to rocket_db_pools' `Config` (url, pool sizes,
+    /// timeouts), with PostgreSQL connections living [`MAX_LIFETIME`].
     pub async fn connect(config: &Config) -> Result<Self, sqlx::Error> {
+        DbPool::connect_for(config, Some(MAX_LIFETIME)).await
+    }
+
+    /// As [`DbPool::connect`], with PostgreSQL connections replaced after
+    /// `max_lifetime` (`None`: never).
+    pub async fn connect_for(
+        config: &Config,
+        max_lifetime: Option<Duration>,
+    ) -> Result<Self, sqlx::Error> {
         let connect_timeout = Duration::from_secs(config.connect_timeout);
         let max = u32::try_from(config.max_connections)
             .unwrap_or(u32::MAX)
@@ -103,10 +117,22 @@ impl DbPool {
                 ("plan_cache_mode", "force_generic_plan"),
                 ("enable_mergejoin", "off"),
             ]);
-            // A connection that died with its server (a PostgreSQL restart)
-            // is noticed on checkout, not by the request that draws it.
-            let verify_after = Some(Duration::from_secs(1));
-            let pool = ConnPool::new(options, max, connect_timeout, verify_after);
+            let recycle = Recycle {
+                // A connection that died with its server (a PostgreSQL
+                // restart) is noticed on checkout, not by the request that
+                // draws it.
+                verify_after: Some(Duration::from_secs(1)),
+                // A generic plan is made once per connection, from the
+                // statistics of the moment. One made while `auth_tokens` had
+                // a single page is a sequential scan, which lasts until an
+                // ANALYZE (autovacuum's, where it is on): with autovacuum
+                // off, the list went from 10,200 to 6,100 requests/s (p99
+                // 199 ms) as logins grew the table from 1 to 1,200 tokens,
+                // every request reading all of them. A new connection plans
+                // by the table's current size.
+                max_lifetime,
+            };
+            let pool = ConnPool::new(options, max, connect_timeout, recycle);
             Ok(Backend::Postgres(pool))
         } else if url.starts_with("sqlite:") {
             super::sqlite_config::disable_memory_statistics();
@@ -133,7 +159,7 @@ impl DbPool {
                 // (see `checkpoint_in_background`).
                 .pragma("wal_autocheckpoint", "0");
             let writer = SqliteConnection::connect_with(&options).await?;
-            let readers = ConnPool::new(options, max, connect_timeout, None);
+            let readers = ConnPool::new(options, max, connect_timeout, Recycle::default());
             // A bad path or file fails at start-up, not on the first request.
             drop(readers.acquire().await?);
             checkpoint_in_background(readers.clone());
@@ -232,6 +258,13 @@ fn checkpoint_in_background(readers: ConnPool<SqliteConnection>) {
 /// A connection from either pool.
 pub type DbConnection = Reader;
 
+/// `databases.leads.max_lifetime`, in seconds (0: for ever), beside
+/// rocket_db_pools' own keys.
+#[derive(serde::Deserialize)]
+struct Lifetime {
+    max_lifetime: Option<u64>,
+}
+
 #[rocket::async_trait]
 impl rocket_db_pools::Pool for DbPool {
     type Connection = DbConnection;
@@ -239,7 +272,15 @@ impl rocket_db_pools::Pool for DbPool {
 
     async fn init(figment: &Figment) -> Result<Self, Self::Error> {
         let config: Config = figment.extract()?;
-        DbPool::connect(&config).await.map_err(Error::Init)
+        let lifetime: Lifetime = figment.extract()?;
+        let max_lifetime = match lifetime.max_lifetime {
+            None => Some(MAX_LIFETIME),
+            Some(0) => None,
+            Some(seconds) => Some(Duration::from_secs(seconds)),
+        };
+        DbPool::connect_for(&config, max_lifetime)
+            .await
+            .map_err(Error::Init)
     }
 
     async fn get(&self) -> Result<Self::Connection, Self::Error> {

@@ -179,3 +179,53 @@ async fn connections_carry_the_pools_settings(backend: Backend) {
         }
     }
 }
+
+/// The app's backends on the test database, seen from another connection.
+async fn app_backends(app: &TestApp) -> Vec<String> {
+    app.texts(
+        "SELECT pid::text FROM pg_stat_activity \
+         WHERE datname = current_database() AND pid <> pg_backend_pid()",
+    )
+    .await
+}
+
+/// A PostgreSQL connection older than `databases.leads.max_lifetime` is
+/// closed at its next checkout and a new one opened, so that its plans are
+/// made again (see `db/pool.rs`); by default (30 minutes) it is reused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_connections_are_replaced_after_their_lifetime() {
+    for lifetime in [Some(1), None] {
+        let app = app!(Backend::Postgres, |figment| match lifetime {
+            Some(seconds) => figment.merge(("databases.leads.max_lifetime", seconds)),
+            None => figment,
+        });
+        assert_eq!(app.get("/healthz", None).await.0, Status::Ok);
+        let before = app_backends(&app).await;
+        assert!(!before.is_empty(), "the app holds a connection");
+        tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+        assert_eq!(app.get("/healthz", None).await.0, Status::Ok);
+
+        // A closed backend leaves pg_stat_activity a moment later.
+        let mut after = app_backends(&app).await;
+        for _ in 0..50 {
+            let kept = before.iter().any(|pid| after.contains(pid));
+            if kept == lifetime.is_none() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            after = app_backends(&app).await;
+        }
+        if lifetime.is_some() {
+            assert!(
+                before.iter().all(|pid| !after.contains(pid)),
+                "replaced: {before:?} then {after:?}"
+            );
+            assert!(!after.is_empty(), "a new connection serves");
+        } else {
+            assert!(
+                before.iter().any(|pid| after.contains(pid)),
+                "reused: {before:?} then {after:?}"
+            );
+        }
+    }
+}
