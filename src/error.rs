@@ -62,7 +62,7 @@ impl FieldErrors {
     }
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub enum Error {
     /// 401 with one of the `detail` texts in [`crate::auth::failure`].
     Unauthorized(&'static str),

@@ -148,7 +148,7 @@ async fn issue(
 }
 
 /// A stored token as authentication reads it, with its user's standing.
-#[derive(sqlx::FromRow)]
+#[derive(Clone, sqlx::FromRow)]
 pub struct TokenRow {
     digest: String,
     created: Timestamp,

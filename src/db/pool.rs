@@ -1,26 +1,34 @@
 //! The pool enum and its rocket_db_pools integration.
 
-use std::ops::DerefMut;
+use std::ops::{Deref, DerefMut};
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use rocket::figment::Figment;
-use rocket::tokio::sync::{Mutex, OwnedMutexGuard};
+use rocket::tokio::sync::{Mutex, OwnedMutexGuard, OwnedSemaphorePermit, Semaphore};
 use rocket_db_pools::{Config, Error};
 use sqlx::postgres::{PgConnectOptions, PgConnection};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 use sqlx::{Connection, Executor, SqliteConnection};
 
 use super::conns::{ConnPool, PooledConn, Recycle};
-use super::group::Queues;
+use super::group::{Batched, Queues};
 use super::Backend;
 
 /// A pool on whichever backend the configured URL names.
 pub type DbPool = Backend<SqliteDb, PgDb>;
 
-/// PostgreSQL's connections, for reads and writes alike.
-pub type PgDb = ConnPool<PgConnection>;
+/// PostgreSQL's connections, for reads and writes alike; they dereference
+/// to the pool.
+#[derive(Clone)]
+pub struct PgDb {
+    conns: ConnPool<PgConnection>,
+    /// Reads waiting to share a statement ([`PgDb::batched`]).
+    queues: Arc<Queues>,
+    /// How many batches may be in flight at once.
+    lanes: Arc<Semaphore>,
+}
 pub type PgConn = PooledConn<PgConnection>;
 /// A SQLite reader connection.
 pub type SqliteConn = PooledConn<SqliteConnection>;
@@ -132,8 +140,17 @@ impl DbPool {
                 // by the table's current size.
                 max_lifetime,
             };
-            let pool = ConnPool::new(options, max, connect_timeout, recycle);
-            Ok(Backend::Postgres(pool))
+            Ok(Backend::Postgres(PgDb {
+                conns: ConnPool::new(options, max, connect_timeout, recycle),
+                queues: Arc::default(),
+                // One batch in flight per core: with 1, 2 or 8 lanes the
+                // lists ran at about the same rate (64 clients over 48
+                // tokens, alternated), with p99s of 5.5-6.2, 5.1-6.0 and
+                // 6.5-10.5 ms.
+                lanes: Arc::new(Semaphore::new(
+                    std::thread::available_parallelism().map_or(2, |n| n.get()),
+                )),
+            }))
         } else if url.starts_with("sqlite:") {
             super::sqlite_config::disable_memory_statistics();
             let options = SqliteConnectOptions::from_str(url)?
@@ -253,6 +270,65 @@ fn checkpoint_in_background(readers: ConnPool<SqliteConnection>) {
             conn.close().await.ok();
         }
     });
+}
+
+impl SqliteDb {
+    /// Runs `job` on the writer, in a batch with whatever jobs of its kind
+    /// are waiting.
+    pub async fn batched<J>(&self, job: J) -> Result<J::Output, crate::error::Error>
+    where
+        J: Batched<Conn = SqliteConnection>,
+    {
+        let writer = || async { Ok(self.writer.clone().lock_owned().await) };
+        self.queues.run(job, writer).await
+    }
+}
+
+impl PgDb {
+    /// Runs `job` on a connection of its own lane, in a batch with whatever
+    /// jobs of its kind are waiting.
+    pub async fn batched<J>(&self, job: J) -> Result<J::Output, crate::error::Error>
+    where
+        J: Batched<Conn = PgConnection>,
+    {
+        let lane = || async {
+            let permit = self.lanes.clone().acquire_owned().await;
+            let permit = permit.map_err(|_| sqlx::Error::PoolClosed)?;
+            Ok(Lane {
+                conn: self.conns.acquire().await?,
+                _permit: permit,
+            })
+        };
+        self.queues.run(job, lane).await
+    }
+}
+
+impl Deref for PgDb {
+    type Target = ConnPool<PgConnection>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.conns
+    }
+}
+
+/// A PostgreSQL connection for one batch, and its lane.
+struct Lane {
+    conn: PgConn,
+    _permit: OwnedSemaphorePermit,
+}
+
+impl Deref for Lane {
+    type Target = PgConnection;
+
+    fn deref(&self) -> &PgConnection {
+        &self.conn
+    }
+}
+
+impl DerefMut for Lane {
+    fn deref_mut(&mut self) -> &mut PgConnection {
+        &mut self.conn
+    }
 }
 
 /// A connection from either pool.

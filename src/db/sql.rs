@@ -90,6 +90,15 @@ impl Sql {
     }
 
     /// `head` followed by this SQL, with its binds (`head` must have none).
+    /// The text alone, for a statement whose binds the caller supplies.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    pub fn bind_count(&self) -> usize {
+        self.binds.len()
+    }
+
     pub fn prefixed(&self, head: &str) -> Sql {
         Sql {
             text: format!("{head}{}", self.text),

@@ -131,7 +131,7 @@ pub async fn create(db: &DbPool, owner: i64, input: &Input) -> Result<Lead, Erro
     };
     match db {
         // Concurrent creates share one INSERT on SQLite's single writer.
-        Backend::Sqlite(sqlite) => sqlite.batched(row).await.unwrap_or(Err(Error::Internal)),
+        Backend::Sqlite(sqlite) => sqlite.batched(row).await?,
         Backend::Postgres(pool) => {
             insert(Backend::Postgres(&mut *pool.acquire().await?), row).await
         }
@@ -147,6 +147,7 @@ struct NewLead {
 
 impl Batched for NewLead {
     type Output = Result<Lead, Error>;
+    type Conn = SqliteConnection;
 
     fn run(conn: &mut SqliteConnection, batch: Vec<Self>) -> BoxFuture<'_, Vec<Self::Output>> {
         Box::pin(async move {

@@ -19,6 +19,7 @@ on_both_backends!(
     the_list_refreshes_the_token_and_records_its_use,
     a_bad_token_is_a_401_before_a_bad_page_is_a_404,
     the_list_rendered_by_the_database_is_byte_for_byte_the_serialized_one,
+    concurrent_lists_each_get_their_callers_leads_or_their_refusal,
 );
 
 fn names(list: &Value) -> Vec<&str> {
@@ -291,4 +292,61 @@ async fn the_list_rendered_by_the_database_is_byte_for_byte_the_serialized_one(b
             "9999-12-31T23:59:59.999999Z"
         ]
     );
+}
+
+/// Lists sent together (on PostgreSQL their lookups share statements):
+/// every caller gets their own leads, in their own order, and a forged or
+/// revoked token among them its 401, whoever else presented the same key.
+async fn concurrent_lists_each_get_their_callers_leads_or_their_refusal(backend: Backend) {
+    let app = app!(backend);
+    let mut callers = Vec::new();
+    for user in 0..4 {
+        let (token, _) = app.register(&format!("crowd{user}")).await;
+        for lead in 0..=user {
+            let name = format!("Lead {lead} of {user}");
+            app.create_lead(&token, &name, &format!("c{user}l{lead}@example.com"))
+                .await;
+        }
+        // A second token of the same user, with its own key.
+        let second = app.login(&format!("crowd{user}")).await;
+        callers.push((token, second, user));
+    }
+    let revoked = app.login("crowd0").await;
+    let (status, _) = app
+        .post("/api/auth/logout", Some(&revoked), json!({}))
+        .await;
+    assert_eq!(status, Status::NoContent);
+
+    // (token, ordering, the names expected, or None for a 401)
+    let mut requests: Vec<(String, &str, Option<Vec<String>>)> = Vec::new();
+    for (token, second, user) in &callers {
+        let mut mine: Vec<String> = (0..=*user).map(|l| format!("Lead {l} of {user}")).collect();
+        for presented in [token, second] {
+            requests.push((presented.clone(), "", Some(mine.clone())));
+            requests.push((forged(presented), "", None));
+        }
+        mine.reverse();
+        requests.push((token.clone(), "?ordering=-id", Some(mine)));
+    }
+    requests.push((revoked, "", None));
+    let requests: Vec<_> = requests.iter().cycle().take(requests.len() * 4).collect();
+
+    let answers = rocket::futures::future::join_all(requests.iter().map(|(token, query, _)| {
+        let path = format!("/api/leads/{query}");
+        let app = &app;
+        async move { app.get(&path, Some(token)).await }
+    }))
+    .await;
+    for ((token, query, expected), (status, body)) in requests.iter().zip(answers) {
+        match expected {
+            Some(names_expected) => {
+                assert_eq!(status, Status::Ok, "{token}{query}: {body}");
+                assert_eq!(names(&body), *names_expected, "{token}{query}");
+            }
+            None => {
+                assert_eq!(status, Status::Unauthorized, "{token}: {body}");
+                assert_eq!(body, json!({"detail": INVALID_TOKEN}));
+            }
+        }
+    }
 }
