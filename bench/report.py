@@ -16,6 +16,7 @@ SCENARIOS = [
     ("1", "GET /healthz (ceiling: one trivial query)", CONNS),
     ("2", "GET /api/auth/user", CONNS),
     ("3", "GET /api/leads/ (20 leads)", CONNS),
+    ("3m", "scenario 3 over 64 tokens of the bench user", CONNS),
     ("4", "POST /api/leads/", CONNS),
     ("5", "POST /api/auth/login", LOGIN_CONNS),
     ("6", "mixed: scenario 3 during logins", CONNS),
@@ -55,7 +56,7 @@ w(f"- Machine: {meta['cores']} cores (`nproc`), {meta['cpu']}, {meta['mem_gb']} 
 w(f"- Load generator: wrk {meta['wrk']} on the same machine, 127.0.0.1 only, `-t{THREADS}`; "
   f"{CONNS} connections for scenarios 1-4, 6 and 7, {LOGIN_CONNS} for the logins (5 and 6's second wrk); "
   f"{meta['runs']} runs of {meta['duration']} s per scenario after a {meta['warmup']} s warm-up "
-  f"(scenarios 0-3 and 7 by rounds, 0 1 2 3 7 0 1 2 3 7 ..., so that T1 and T5 compare runs taken side by side; scenario 5's runs each between two lone hash times, for T3), "
+  f"(scenarios 0-3, 3m and 7 by rounds, 0 1 2 3 3m 7 0 1 2 3 3m 7 ..., so that T1 and T5 compare runs taken side by side; scenario 5's runs each between two lone hash times, for T3), "
   f"latency is wrk's (closed loop, from send to full response).")
 w("- Each figure is the median of the runs, except: *errors* shows the median and, in brackets, the sum "
   "over all runs (non-2xx responses + socket errors: connect, read, write, timeout); *peak RSS* is the "
@@ -109,7 +110,7 @@ for b in BACKENDS:
           f"minus mean GET /api/auth/user {h['user_ms']:.2f} ms; median {h['median_ms']:.1f} ms) -> ideal {meta['cores']} / hash = "
           f"{meta['cores'] * 1000 / h['hash_ms']:.1f} logins/s.")
         w(f"- Server RSS: {h['rss_fresh']:.1f} MB right after start, {h['rss_hashed']:.1f} MB after the "
-          f"{h['n'] + 4} sequential logins that precede scenario 1 (tokens, sanity check, hash time).")
+          f"{h['n'] + 3 + CONNS} sequential logins that precede scenario 1 (tokens, sanity check, hash time).")
     # T3, run by run: each login run against the lone hashes (CPU time per
     # hash of the hashing threads) taken right before and after it
     # (bench/run's `logins`).

@@ -1,5 +1,6 @@
 -- wrk script for bench/run. Arguments after `--`:
 --   get   [TOKEN]              GET the URL (with `Authorization: Token TOKEN` if given)
+--   tokens FILE                GET the URL with each token of FILE (one a line) in turn
 --   lead  TOKEN RUNID          POST /api/leads/ with an email unique per run, thread and request
 --   login USERNAME PASSWORD    POST /api/auth/login with correct credentials
 -- At the end it prints one line "BENCHJSON {...}" with requests/s, latency
@@ -35,6 +36,17 @@ function init(args)
    if mode == "get" then
       if args[2] and args[2] ~= "" then
          wrk.headers["Authorization"] = "Token " .. args[2]
+      end
+   elseif mode == "tokens" then
+      -- Each request formatted once, here: request() only hands them out.
+      local requests = {}
+      for token in io.lines(args[2]) do
+         requests[#requests + 1] = wrk.format(nil, nil, {["Authorization"] = "Token " .. token})
+      end
+      local i = 0
+      request = function()
+         i = i % #requests + 1
+         return requests[i]
       end
    elseif mode == "lead" then
       wrk.method = "POST"
