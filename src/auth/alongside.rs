@@ -83,24 +83,27 @@ impl<'a> Alongside<'a> {
         order: &str,
     ) -> Result<(i64, String), Refusal> {
         let array = json::array(rendered, order);
+        // `columns` before the body, and how `token_key` meets `$1`.
+        let statement = |columns: &str, key: &str| {
+            let mut sql = self
+                .read
+                .prefixed(&format!("SELECT {columns}(SELECT {array}"));
+            sql.push(&format!(") AS body, {CANDIDATES} {key}"));
+            sql
+        };
         let candidates = match db {
             // Nothing bound but the key: the statement can take others' keys.
             Backend::Postgres(pg) if self.read.bind_count() == 1 => {
-                let mut sql = self
-                    .read
-                    .prefixed(&format!("SELECT token_key, (SELECT {array}"));
-                sql.push(&format!(") AS body, {CANDIDATES} = ANY($1)"));
                 let lookup = Lookup {
-                    text: sql.text().to_owned(),
+                    text: statement("token_key, ", "= ANY($1)").text().to_owned(),
                     key: token::token_key(self.presented).to_owned(),
                 };
                 pg.batched(lookup).await??
             }
-            _ => {
-                let mut sql = self.read.prefixed(&format!("SELECT (SELECT {array}"));
-                sql.push(&format!(") AS body, {CANDIDATES} = $1"));
-                sql.fetch_all(db).await.map_err(Error::from)?
-            }
+            _ => statement("", "= $1")
+                .fetch_all(db)
+                .await
+                .map_err(Error::from)?,
         };
         let (found, _) = service::verify(db, settings, self.presented, candidates).await?;
         Ok((found.token.user_id, found.body))

@@ -122,10 +122,12 @@ impl<C: Connection> ConnPool<C> {
                     Ok(Err(_)) => continue,
                     Err(_) => return Err(sqlx::Error::PoolTimedOut),
                 },
-                None => timeout_at(deadline, inner.options.connect())
-                    .await
-                    .map(|conn| conn.map(|conn| (conn, Instant::now())))
-                    .map_err(|_| sqlx::Error::PoolTimedOut)??,
+                None => {
+                    let conn = timeout_at(deadline, inner.options.connect())
+                        .await
+                        .map_err(|_| sqlx::Error::PoolTimedOut)??;
+                    (conn, Instant::now())
+                }
             };
             return Ok(PooledConn {
                 conn: Some(conn),

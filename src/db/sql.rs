@@ -89,16 +89,17 @@ impl Sql {
         self
     }
 
-    /// `head` followed by this SQL, with its binds (`head` must have none).
     /// The text alone, for a statement whose binds the caller supplies.
     pub fn text(&self) -> &str {
         &self.text
     }
 
+    /// How many binds the text has so far.
     pub fn bind_count(&self) -> usize {
         self.binds.len()
     }
 
+    /// `head` followed by this SQL, with its binds (`head` must have none).
     pub fn prefixed(&self, head: &str) -> Sql {
         Sql {
             text: format!("{head}{}", self.text),
