@@ -37,6 +37,7 @@ pub fn rocket() -> Rocket<Build> {
 pub fn build(figment: Figment) -> Rocket<Build> {
     let rocket = rocket::custom(figment)
         .attach(http::timing::ServerTiming)
+        .attach(http::load::Load)
         .attach(AdHoc::try_on_ignite("Settings", |rocket| async {
             match Settings::from_figment(rocket.figment()) {
                 Ok(settings) => {

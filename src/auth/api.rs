@@ -11,6 +11,7 @@ use serde_json::{json, Value};
 use crate::config::Settings;
 use crate::db::Db;
 use crate::error::Error;
+use crate::http::load::Hashes;
 use crate::http::methods::{with_fallbacks, Access};
 use crate::http::{Body, UserAgent};
 
@@ -37,6 +38,7 @@ fn session_json(session: &Session) -> Json<Value> {
 #[post("/auth/register", data = "<body>")]
 async fn register(
     _anonymous: MaybeAuth,
+    _hashes: Hashes,
     db: &Db,
     settings: &State<Settings>,
     agent: UserAgent<'_>,
@@ -51,6 +53,7 @@ async fn register(
 #[post("/auth/login", data = "<body>")]
 async fn login(
     _anonymous: MaybeAuth,
+    _hashes: Hashes,
     db: &Db,
     settings: &State<Settings>,
     agent: UserAgent<'_>,

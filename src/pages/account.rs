@@ -8,6 +8,7 @@ use serde_json::{json, Value};
 use crate::auth::service::{self, TokenInfo};
 use crate::auth::Auth;
 use crate::db::Db;
+use crate::http::load::Hashes;
 use crate::http::Body;
 
 use super::view::{FormOutcome, PageError, View};
@@ -74,6 +75,7 @@ fn password_form(_auth: Auth, view: View) -> Template {
 #[post("/account/password", data = "<body>")]
 async fn change_password(
     auth: Auth,
+    _hashes: Hashes,
     view: View,
     db: &Db,
     body: Body,

@@ -15,6 +15,7 @@ use crate::auth::{cookie, service, Auth, MaybeAuth};
 use crate::config::Settings;
 use crate::db::Db;
 use crate::error::{Error, FieldErrors};
+use crate::http::load::Hashes;
 use crate::http::{Body, UserAgent};
 
 use super::view::{kept, page_state, FormOutcome, PageError, View};
@@ -86,6 +87,7 @@ fn signup_form(view: View) -> Either<Template, Redirect> {
 #[allow(clippy::too_many_arguments)]
 async fn signup(
     _csrf: AnonymousCsrf,
+    _hashes: Hashes,
     view: View,
     db: &Db,
     settings: &State<Settings>,
@@ -132,6 +134,7 @@ fn login_form(view: View, next: Option<&str>) -> Either<Template, Redirect> {
 #[allow(clippy::too_many_arguments)]
 async fn login(
     _csrf: AnonymousCsrf,
+    _hashes: Hashes,
     view: View,
     db: &Db,
     settings: &State<Settings>,
