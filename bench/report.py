@@ -66,8 +66,8 @@ w("- Each figure is the median of the runs, except: *errors* shows the median an
   + ", median and [max]. Targets use the sum of errors and the max RSS.")
 w(f"- Server: `ROCKET_LOG_LEVEL={meta['log_level']}`; a pool of "
   f"{meta.get('pool', '?')} connections (the default, 4 per core); everything else from Rocket.toml (release profile); "
-  f"its stdout (JSON request logs) and stderr go to a file; it runs in a session of its own (`setsid`), "
-  f"as a service would, so that the kernel's autogroup scheduling does not put it in one group with wrk.")
+  f"its stdout (JSON request logs) and stderr go to a file. The kernel's autogroup scheduling: "
+  f"{meta.get('autogroup', '?')}.")
 w(f"- Data: 1,000 users, 100,000 leads (the bench user owns 20; scenario 4 posts as a second user), "
   f"and for scenario 7 a second database seeded the same way plus 900,000 leads to other users, "
   f"behind a second server (same binary and settings) that idles while the first is measured.")
