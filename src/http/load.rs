@@ -40,8 +40,8 @@ impl Activity {
     }
 }
 
-/// One request's place in [`serving`]. The count goes down when the ticket
-/// is handed in or dropped, once.
+/// One request's place in the [`activity`] count. It leaves the count once:
+/// when handed in, or else when dropped (and then counts as served).
 pub struct Ticket {
     counted: AtomicBool,
 }
@@ -91,8 +91,8 @@ impl Fairing for Load {
 }
 
 /// A guard for routes that hash a password (logins, sign-ups, password
-/// changes): the request leaves the [`activity`] count, since it waits on the hashing
-/// threads rather than competing with them.
+/// changes): the request leaves the [`activity`] count, since it waits on
+/// the hashing threads rather than competing with them.
 pub struct Hashes;
 
 #[rocket::async_trait]
