@@ -38,7 +38,7 @@ static HASHERS: LazyLock<mpsc::Sender<Job>> = LazyLock::new(|| {
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
     for i in 0..cores {
         let queue = queue.clone();
-        let mut spare = (cores > 1 && i == cores - 1).then(Spare::new);
+        let mut spare = (cores > 1 && i == cores - 1).then(|| Spare::new(jobs.clone()));
         std::thread::Builder::new()
             .name(format!("argon2-{i}"))
             .spawn(move || {
@@ -64,44 +64,53 @@ static HASHERS: LazyLock<mpsc::Sender<Job>> = LazyLock::new(|| {
     jobs
 });
 
-/// How often the spare thread looks again at whether it may hash.
+/// How often the spare thread looks again, while requests are served,
+/// at whether it may hash.
 const SPARE_POLL: Duration = Duration::from_millis(5);
 
-/// The spare hashing thread's view of the server's [`load::Activity`].
+/// The spare hashing thread's view of the server's [`load::Activity`], and
+/// the way back into the queue for a hash it should not take.
 struct Spare {
     seen: load::Activity,
+    requeue: mpsc::Sender<Job>,
 }
 
 impl Spare {
-    fn new() -> Self {
+    fn new(requeue: mpsc::Sender<Job>) -> Self {
         Spare {
             seen: load::activity(),
+            requeue,
         }
     }
 
-    /// The next hash, once the server has been idle since the last look
-    /// (a hash or a poll ago); `None` once the queue is gone. A hash that
-    /// arrives within a poll of the first request can still go to the spare.
+    /// Whether the server has been idle since the last look (a hash, a
+    /// poll or a wait ago).
+    fn idle(&mut self) -> bool {
+        let now = load::activity();
+        let idle = now.idle_since(self.seen);
+        self.seen = now;
+        idle
+    }
+
+    /// The next hash, taken while the server is idle; `None` once the queue
+    /// is gone. It waits for a hash without a timeout, so an idle server's
+    /// hashing threads sleep; a hash that finds the server busy goes back
+    /// into the queue, for the first core's thread. A hash that arrives
+    /// within a poll of the first request can still go to the spare.
     fn next_job(&mut self, queue: &Mutex<mpsc::Receiver<Job>>) -> Option<Job> {
         loop {
-            let queue = queue.lock().unwrap_or_else(PoisonError::into_inner);
-            // Looked at once the queue is ours: the lock may have been
-            // waited for.
-            let now = load::activity();
-            let idle = now.idle_since(self.seen);
-            self.seen = now;
-            if !idle {
-                drop(queue);
+            while !self.idle() {
                 std::thread::sleep(SPARE_POLL);
-                continue;
             }
-            // Waits briefly, so that a request arriving meanwhile is
-            // noticed before the spare takes another hash.
-            match queue.recv_timeout(SPARE_POLL) {
-                Ok(job) => return Some(job),
-                Err(mpsc::RecvTimeoutError::Timeout) => continue,
-                Err(mpsc::RecvTimeoutError::Disconnected) => return None,
+            let job = queue
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .recv()
+                .ok()?;
+            if self.idle() {
+                return Some(job);
             }
+            self.requeue.send(job).ok()?;
         }
     }
 }
