@@ -150,7 +150,8 @@ async fn open_session(
         // (logins at 8 connections, 10 s samples, alternated). A database
         // crash in that window can lose the new token, and its holder logs
         // in again. It cannot corrupt anything or bring a revoked token
-        // back: logouts, sign-ups and leads keep the synchronous commit.
+        // back: logouts, sign-ups and leads keep the synchronous commit (as
+        // do logins under a token limit, in the arm below).
         None if db.round_trips_are_dear() => {
             static SQL: LazyLock<String> = LazyLock::new(|| {
                 format!(
