@@ -6,6 +6,8 @@ use rocket::figment::Figment;
 use rocket_db_pools::Config as PoolConfig;
 
 use crate::db::DbPool;
+use crate::error::Error;
+use crate::users::hashing::Hasher;
 
 #[derive(Parser)]
 #[command(
@@ -63,10 +65,12 @@ pub fn run() -> i32 {
             };
             with_database(|db| async move {
                 db.migrate().await.map_err(|e| e.to_string())?;
-                let user =
-                    crate::users::service::create_superuser(&db, &username, &email, password)
-                        .await
-                        .map_err(describe)?;
+                let hasher = Hasher::start();
+                let user = crate::users::service::create_superuser(
+                    &db, &hasher, &username, &email, password,
+                )
+                .await
+                .map_err(|e| e.to_string())?;
                 println!("Superuser \"{}\" created (id {}).", user.username, user.id);
                 Ok(())
             })
@@ -77,11 +81,11 @@ pub fn run() -> i32 {
             db.migrate().await.map_err(|e| e.to_string())?;
             let removed = crate::auth::service::purge_expired(&db)
                 .await
-                .map_err(|e| format!("{e:?}"))?;
+                .map_err(|e| e.to_string())?;
             let settings = crate::config::Settings::from_figment(&crate::config::figment())?;
             let forgotten = crate::auth::throttle::purge(&db, &settings)
                 .await
-                .map_err(describe)?;
+                .map_err(|e| e.to_string())?;
             println!("Deleted {removed} expired token(s) and {forgotten} old login failure(s).");
             Ok(())
         }),
@@ -113,29 +117,16 @@ fn set_staff(username: String, is_staff: bool) -> i32 {
         db.migrate().await.map_err(|e| e.to_string())?;
         crate::users::service::set_staff(&db, &username, is_staff)
             .await
-            .map_err(describe)?;
+            .map_err(|e| match e {
+                Error::NotFound => "no such user".to_owned(),
+                other => other.to_string(),
+            })?;
         println!(
             "{username} is {}staff.",
             if is_staff { "now " } else { "no longer " }
         );
         Ok(())
     })
-}
-
-/// A service error in words for the terminal: field errors one per line.
-fn describe(error: crate::error::Error) -> String {
-    match error {
-        crate::error::Error::Invalid(fields) => fields
-            .iter()
-            .flat_map(|(field, messages)| messages.iter().map(move |m| format!("{field}: {m}")))
-            .collect::<Vec<_>>()
-            .join("\n"),
-        crate::error::Error::NotFound => "no such user".into(),
-        other => other.body()["detail"]
-            .as_str()
-            .unwrap_or("failed")
-            .to_owned(),
-    }
 }
 
 fn serve() -> i32 {
@@ -166,7 +157,9 @@ where
         let figment: Figment = crate::config::figment().focus("databases.leads");
         let result = async {
             let config: PoolConfig = figment.extract().map_err(|e| e.to_string())?;
-            let db = DbPool::connect(&config).await.map_err(|e| e.to_string())?;
+            let db = DbPool::connect(&config, None)
+                .await
+                .map_err(|e| e.to_string())?;
             let outcome = task(db.clone()).await;
             rocket_db_pools::Pool::close(&db).await;
             outcome

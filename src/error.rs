@@ -38,15 +38,6 @@ impl FieldErrors {
         self.0.is_empty()
     }
 
-    pub fn has(&self, field: &str) -> bool {
-        self.0.contains_key(field)
-    }
-
-    /// The messages for one field, for rendering next to a form input.
-    pub fn get(&self, field: &str) -> &[String] {
-        self.0.get(field).map(Vec::as_slice).unwrap_or_default()
-    }
-
     /// Each field with its messages, in field order.
     pub fn iter(&self) -> impl Iterator<Item = (&String, &Vec<String>)> {
         self.0.iter()
@@ -142,13 +133,6 @@ impl Error {
 impl From<sqlx::Error> for Error {
     fn from(err: sqlx::Error) -> Self {
         use sqlx::Error as E;
-        // The connection may be dead: pooled ones are checked before reuse.
-        if matches!(
-            err,
-            E::Io(_) | E::Tls(_) | E::Protocol(_) | E::WorkerCrashed | E::PoolTimedOut
-        ) {
-            crate::db::note_failure();
-        }
         match &err {
             // The database is down, restarting or saturated: the client may retry.
             E::PoolTimedOut | E::PoolClosed | E::Io(_) | E::Tls(_) | E::WorkerCrashed => {
@@ -166,6 +150,35 @@ impl From<sqlx::Error> for Error {
         }
     }
 }
+
+/// What went wrong, in a line: the `detail` (or first field error) a client
+/// sees, for logs and the command line.
+impl std::fmt::Display for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Error::Invalid(fields) => {
+                let mut first = true;
+                for (field, messages) in fields.iter() {
+                    for message in messages {
+                        if !first {
+                            writeln!(f)?;
+                        }
+                        first = false;
+                        write!(f, "{field}: {message}")?;
+                    }
+                }
+                Ok(())
+            }
+            other => {
+                let body = other.body();
+                let text = body["detail"].as_str().or(body["error"].as_str());
+                f.write_str(text.unwrap_or("failed"))
+            }
+        }
+    }
+}
+
+impl std::error::Error for Error {}
 
 /// SQLite's SQLITE_BUSY family, PostgreSQL's admin shutdown / cannot-connect classes.
 fn is_busy(code: Option<&str>) -> bool {

@@ -26,6 +26,8 @@ use rocket_db_pools::Database;
 use crate::auth::csrf::CsrfKey;
 use crate::config::Settings;
 use crate::db::{Db, Migrations};
+use crate::leads::CreateQueue;
+use crate::users::hashing::Hasher;
 
 /// The application as configured by Rocket.toml and `ROCKET_*` variables,
 /// with a persisted secret key when none is configured.
@@ -37,7 +39,9 @@ pub fn rocket() -> Rocket<Build> {
 pub fn build(figment: Figment) -> Rocket<Build> {
     let rocket = rocket::custom(figment)
         .attach(http::timing::ServerTiming)
-        .attach(http::load::Load)
+        .attach(db::FailureWatch)
+        .manage(Hasher::start())
+        .manage(CreateQueue::default())
         .attach(AdHoc::try_on_ignite("Settings", |rocket| async {
             match Settings::from_figment(rocket.figment()) {
                 Ok(settings) => {

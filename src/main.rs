@@ -4,5 +4,6 @@
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() {
+    leads::db::disable_memory_statistics();
     std::process::exit(leads::cli::run());
 }

@@ -384,7 +384,7 @@ async fn edit_form(_staff: Staff, view: View, db: &Db, id: &str) -> Result<Templ
     ))
 }
 
-/// Saves the fields (validated as everywhere else) and the owner.
+/// Saves the fields (validated as everywhere else) and the owner, together.
 #[post("/admin/leads/<id>", data = "<body>")]
 async fn edit(
     staff: Staff,
@@ -396,13 +396,8 @@ async fn edit(
     let lead = admin_lead(db, id).await?;
     let input = body.input()?;
     let owners = service::owner_choices(db).await?;
-    let result = leads::update(db, Scope::Staff, lead.id, &input, false).await;
     let owner = input.str("owner").and_then(|o| o.parse::<i64>().ok());
-    if let (Ok(_), Some(owner)) = (&result, owner) {
-        if owner != lead.owner_id {
-            service::reassign_leads(db, &[lead.id], owner).await?;
-        }
-    }
+    let result = leads::update(db, Scope::Staff, lead.id, &input, false, owner).await;
     Ok(FormOutcome::from_result(
         result,
         |saved| {

@@ -11,11 +11,11 @@ use serde_json::{json, Value};
 use crate::config::Settings;
 use crate::db::Db;
 use crate::error::Error;
-use crate::http::load::Hashes;
 use crate::http::methods::{with_fallbacks, Access};
 use crate::http::{Body, UserAgent};
+use crate::users::hashing::Hasher;
 
-use super::service::{self, Session, TokenInfo};
+use super::service::{self, Issued, TokenInfo};
 use super::{Auth, MaybeAuth};
 
 pub fn routes() -> Vec<Route> {
@@ -27,43 +27,43 @@ pub fn routes() -> Vec<Route> {
     all
 }
 
-fn session_json(session: &Session) -> Json<Value> {
+fn issued_json(issued: &Issued) -> Json<Value> {
     Json(json!({
-        "user": session.user.public(),
-        "token": session.token,
-        "expiry": session.expiry,
+        "user": issued.user.public(),
+        "token": issued.token,
+        "expiry": issued.expiry,
     }))
 }
 
 #[post("/auth/register", data = "<body>")]
 async fn register(
     _anonymous: MaybeAuth,
-    _hashes: Hashes,
     db: &Db,
     settings: &State<Settings>,
+    hasher: &State<Hasher>,
     agent: UserAgent<'_>,
     body: Body,
 ) -> Result<Json<Value>, Error> {
     let input = body.input()?;
     let client = service::client_label(None, agent.0);
-    let session = service::register(db, settings, &input, &client).await?;
-    Ok(session_json(&session))
+    let issued = service::register(db, settings, hasher, &input, &client).await?;
+    Ok(issued_json(&issued))
 }
 
 #[post("/auth/login", data = "<body>")]
 async fn login(
     _anonymous: MaybeAuth,
-    _hashes: Hashes,
     db: &Db,
     settings: &State<Settings>,
+    hasher: &State<Hasher>,
     agent: UserAgent<'_>,
     ip: Option<IpAddr>,
     body: Body,
 ) -> Result<Json<Value>, Error> {
     let input = body.input()?;
     let client = service::client_label(input.str("client"), agent.0);
-    let session = super::login::login(db, settings, &input, &client, ip).await?;
-    Ok(session_json(&session))
+    let issued = super::login::login(db, settings, hasher, &input, &client, ip).await?;
+    Ok(issued_json(&issued))
 }
 
 #[get("/auth/user")]

@@ -1,7 +1,6 @@
 //! Knox-style token authentication: tokens, the request guard, and the
 //! `/api/auth/*` endpoints.
 
-pub mod alongside;
 pub mod api;
 pub mod cookie;
 pub mod csrf;

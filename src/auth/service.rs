@@ -1,32 +1,27 @@
-//! Registering and the life of tokens (SPEC §2); logging in is [`super::login`].
+//! Registering, password changes and the life of tokens (SPEC §2); logging
+//! in is [`super::login`].
 
 use serde::Serialize;
 
 use crate::config::Settings;
-use crate::db::{DbPool, LiveConn, WriteTx};
+use crate::db::{Bind, DbPool, Sql};
 use crate::error::Error;
 use crate::on_db;
 use crate::timestamp::Timestamp;
-use crate::users::{hashing, service as users, User};
+use crate::users::hashing::Hasher;
+use crate::users::{service as users, User};
 use crate::validation::{password, Input, Text, Validator};
 
-use super::{failure, token};
+use super::{failure, token, Auth};
 
 pub const BAD_CREDENTIALS: &str = "Incorrect Credentials Passed.";
 const MAX_CLIENT_LENGTH: usize = 200;
 
-/// A user with a token just issued to them (register and login answer this).
-pub struct Session {
+/// A token just issued to a user (register and login answer this).
+pub struct Issued {
     pub user: User,
     pub token: String,
     pub expiry: Option<Timestamp>,
-}
-
-/// Who made an authenticated request, and with which token.
-#[derive(Clone, Debug)]
-pub struct Authenticated {
-    pub user: User,
-    pub digest: String,
 }
 
 /// A live token as listed to its owner; never the token itself.
@@ -62,35 +57,25 @@ pub fn client_label(given: Option<&str>, user_agent: Option<&str>) -> String {
 pub async fn register(
     db: &DbPool,
     settings: &Settings,
+    hasher: &Hasher,
     input: &Input,
     client: &str,
-) -> Result<Session, Error> {
-    let registration = users::validate_registration(db, input).await?;
+) -> Result<Issued, Error> {
+    let registration = users::validate_registration(db, hasher, input).await?;
     let mut tx = db.begin_write().await?;
     let user = users::insert(&mut tx, &registration, false).await?;
-    let (token, expiry) = issue(&mut tx, settings, user.id, client).await?;
+    let record = TokenRecord::new(settings, user.id, client);
+    record.insert().execute_on(tx.live()).await?;
     tx.commit().await?;
-    Ok(Session {
+    Ok(Issued {
         user,
-        token,
-        expiry,
+        token: record.new.plaintext,
+        expiry: record.expiry,
     })
 }
 
-/// The head of a token row's insert; the row's values are `$1`-`$7`, bound
-/// by [`bind_issue!`].
-macro_rules! insert_token_into {
-    () => {
-        "INSERT INTO auth_tokens (digest, token_key, user_id, created, expiry, last_used, client)"
-    };
-}
-pub(super) use insert_token_into;
-
-const INSERT_TOKEN: &str = concat!(insert_token_into!(), " VALUES ($1, $2, $3, $4, $5, $6, $7)");
-
-/// A new token for a user, about to be stored; its plaintext goes to the
-/// client once.
-pub(super) struct Issue<'a> {
+/// A new token's row, about to be stored; its plaintext goes to the client once.
+pub struct TokenRecord<'a> {
     pub new: token::NewToken,
     pub user_id: i64,
     pub now: Timestamp,
@@ -98,26 +83,10 @@ pub(super) struct Issue<'a> {
     pub client: &'a str,
 }
 
-/// Binds an [`Issue`]'s row as `$1`-`$7`, in [`INSERT_TOKEN`]'s order.
-macro_rules! bind_issue {
-    ($query:expr, $issue:expr) => {{
-        let issue: &$crate::auth::service::Issue = $issue;
-        $query
-            .bind(&issue.new.digest)
-            .bind(&issue.new.token_key)
-            .bind(issue.user_id)
-            .bind(issue.now)
-            .bind(issue.expiry)
-            .bind(issue.now)
-            .bind(issue.client)
-    }};
-}
-pub(super) use bind_issue;
-
-impl<'a> Issue<'a> {
+impl<'a> TokenRecord<'a> {
     pub fn new(settings: &Settings, user_id: i64, client: &'a str) -> Self {
         let now = Timestamp::now();
-        Issue {
+        TokenRecord {
             new: token::generate(&settings.token_prefix),
             user_id,
             now,
@@ -126,137 +95,85 @@ impl<'a> Issue<'a> {
         }
     }
 
-    /// Inserts the token's row.
-    pub async fn store(&self, conn: LiveConn<'_>) -> Result<(), sqlx::Error> {
-        on_db!(conn, |c| bind_issue!(sqlx::query(INSERT_TOKEN), self)
-            .execute(c)
-            .await
-            .map(drop))
+    /// `INSERT INTO auth_tokens (…) SELECT <the row>`.
+    pub fn insert(&self) -> Sql {
+        let mut sql = Sql::default();
+        self.push_insert(&mut sql);
+        sql
+    }
+
+    /// Appends [`TokenRecord::insert`]'s statement, for a caller to go on
+    /// with `FROM …` (login's one statement on PostgreSQL).
+    pub fn push_insert(&self, sql: &mut Sql) {
+        sql.push(
+            "INSERT INTO auth_tokens (digest, token_key, user_id, created, expiry, last_used, client) SELECT ",
+        );
+        let now = sql.placeholder_for(Bind::Int(self.now.0));
+        let values = [
+            sql.placeholder_for(Bind::Text(self.new.digest.clone())),
+            sql.placeholder_for(Bind::Text(self.new.token_key.clone())),
+            sql.placeholder_for(Bind::Int(self.user_id)),
+            now.clone(),
+            sql.placeholder_for(Bind::MaybeInt(self.expiry.map(|t| t.0))),
+            now,
+            sql.placeholder_for(Bind::Text(self.client.to_owned())),
+        ];
+        sql.push(&values.join(", "));
     }
 }
 
-/// Creates a token for the user; returns its plaintext and expiry.
-async fn issue(
-    tx: &mut WriteTx,
-    settings: &Settings,
-    user_id: i64,
-    client: &str,
-) -> Result<(String, Option<Timestamp>), Error> {
-    let issue = Issue::new(settings, user_id, client);
-    issue.store(tx.live()).await?;
-    Ok((issue.new.plaintext, issue.expiry))
-}
-
-/// A stored token as authentication reads it, with its user's standing.
-#[derive(Clone, sqlx::FromRow)]
-pub struct TokenRow {
+/// A stored token with its user, as authentication reads it.
+#[derive(sqlx::FromRow)]
+struct Candidate {
     digest: String,
     created: Timestamp,
     expiry: Option<Timestamp>,
     last_used: Timestamp,
-    pub user_id: i64,
-    is_active: bool,
-}
-
-impl AsRef<TokenRow> for TokenRow {
-    fn as_ref(&self) -> &TokenRow {
-        self
-    }
-}
-
-#[derive(sqlx::FromRow)]
-struct Candidate {
-    #[sqlx(flatten)]
-    token: TokenRow,
     #[sqlx(flatten)]
     user: User,
 }
 
-impl AsRef<TokenRow> for Candidate {
-    fn as_ref(&self) -> &TokenRow {
-        &self.token
-    }
-}
-
-/// Why a presented token was refused.
-#[derive(Clone, Debug)]
-pub enum Refusal {
-    /// 401 with this detail.
-    Unauthorized(&'static str),
-    /// 403 with this detail (a cookie-authenticated request failed CSRF).
-    Forbidden(String),
-    /// The database failed; 503 or 500.
-    Unavailable,
-    Internal,
-}
-
-impl From<Error> for Refusal {
-    fn from(err: Error) -> Self {
-        match err {
-            Error::Unavailable => Refusal::Unavailable,
-            _ => Refusal::Internal,
-        }
-    }
-}
-
-/// Knox's `authenticate_credentials`: candidates by `token_key` in one
-/// round trip, then [`verify`].
+/// Knox's `authenticate_credentials`: the stored tokens with the presented
+/// one's key, then for each: expired ones deleted, the digest compared in
+/// constant time, the user active; then (at most once per
+/// `token_min_refresh_interval`) the expiry extended and the use recorded.
 pub async fn authenticate(
     db: &DbPool,
     settings: &Settings,
     presented: &str,
-) -> Result<Authenticated, Refusal> {
-    // The reader goes back to the pool before any write in `verify`.
-    let candidates: Vec<Candidate> = {
-        let mut reader = db.read().await.map_err(Error::from)?;
-        on_db!(reader, |c| {
-            sqlx::query_as(
-                "SELECT digest, created, expiry, last_used, user_id,
-                        id, username, email, is_staff, is_active, date_joined, last_login
-                 FROM auth_tokens JOIN users ON users.id = auth_tokens.user_id
-                 WHERE token_key = $1",
-            )
-            .bind(token::token_key(presented))
-            .fetch_all(c)
-            .await
-        })
-        .map_err(Error::from)?
-    };
-    let (found, digest) = verify(db, settings, presented, candidates).await?;
-    Ok(Authenticated {
-        user: found.user,
-        digest,
-    })
-}
+) -> Result<Auth, Error> {
+    let candidates: Vec<Candidate> = on_db!(db.read().await?, |c| {
+        sqlx::query_as(
+            "SELECT digest, created, expiry, last_used,
+                    id, username, email, is_staff, is_active, date_joined, last_login
+             FROM auth_tokens JOIN users ON users.id = auth_tokens.user_id
+             WHERE token_key = $1",
+        )
+        .bind(token::token_key(presented))
+        .fetch_all(c)
+        .await
+    })?;
 
-/// Knox's checks of the candidates for `presented` (the stored tokens with
-/// its key): expired ones deleted, the digest compared in constant time, the
-/// user active; then (at most once per `token_min_refresh_interval`) the
-/// expiry extended and the last use recorded. The match, and the digest.
-pub async fn verify<T: AsRef<TokenRow>>(
-    db: &DbPool,
-    settings: &Settings,
-    presented: &str,
-    candidates: Vec<T>,
-) -> Result<(T, String), Refusal> {
     let now = Timestamp::now();
     let digest = token::digest(presented);
     for candidate in candidates {
-        let token = candidate.as_ref();
-        if token.expiry.is_some_and(|expiry| expiry <= now) {
-            revoke(db, &token.digest).await?;
+        if candidate.expiry.is_some_and(|expiry| expiry <= now) {
+            revoke(db, &candidate.digest).await?;
             continue;
         }
-        if !token::digests_match(&digest, &token.digest) {
+        if !token::digests_match(&digest, &candidate.digest) {
             continue;
         }
-        if !token.is_active {
-            return Err(Refusal::Unauthorized(failure::USER_INACTIVE));
+        if !candidate.user.is_active {
+            return Err(Error::Unauthorized(failure::USER_INACTIVE));
         }
-        touch(db, settings, token, now).await?;
-        return Ok((candidate, digest));
+        touch(db, settings, &candidate, now).await?;
+        return Ok(Auth {
+            user: candidate.user,
+            token_digest: digest,
+        });
     }
-    Err(Refusal::Unauthorized(failure::INVALID_TOKEN))
+    Err(Error::Unauthorized(failure::INVALID_TOKEN))
 }
 
 /// Records use and applies auto-refresh, skipping the write when neither
@@ -264,7 +181,7 @@ pub async fn verify<T: AsRef<TokenRow>>(
 async fn touch(
     db: &DbPool,
     settings: &Settings,
-    token: &TokenRow,
+    token: &Candidate,
     now: Timestamp,
 ) -> Result<(), Error> {
     let min_interval = i64::try_from(settings.token_min_refresh_interval).unwrap_or(i64::MAX);
@@ -283,11 +200,9 @@ async fn touch(
     if expiry == token.expiry && now.seconds_since(token.last_used) < min_interval {
         return Ok(());
     }
-    // Only if no one has written it since it was read. Concurrent requests
-    // with one token all read the same stale `last_used`, and each wrote
-    // the row, one after the other on its lock: 64 clients listing with one
-    // token on PostgreSQL wrote it 121-174 times in 6 s with a 1 s interval.
-    // Now the first write wins and the others change nothing: 7-12 times.
+    // Only if no one has written it since it was read: concurrent requests
+    // with one token all read the same `last_used`, and would otherwise each
+    // write the row in turn.
     on_db!(db.writer().await?, |c| {
         sqlx::query(
             "UPDATE auth_tokens SET last_used = $1, expiry = $2 \
@@ -384,15 +299,16 @@ pub async fn purge_expired(db: &DbPool) -> Result<u64, Error> {
 
 /// Revokes every token of the user but the one in use ("sign out everywhere else").
 pub async fn revoke_others(db: &DbPool, user_id: i64, keep_digest: &str) -> Result<u64, Error> {
-    let removed = on_db!(db.writer().await?, |c| {
-        sqlx::query("DELETE FROM auth_tokens WHERE user_id = $1 AND digest <> $2")
-            .bind(user_id)
-            .bind(keep_digest)
-            .execute(c)
-            .await
-            .map(|r| r.rows_affected())
-    })?;
-    Ok(removed)
+    Ok(others(user_id, keep_digest).execute(db).await?)
+}
+
+/// Deletes the user's tokens but one.
+fn others(user_id: i64, keep_digest: &str) -> Sql {
+    let mut sql = Sql::new("DELETE FROM auth_tokens WHERE user_id = ");
+    sql.bind(Bind::Int(user_id));
+    sql.push(" AND digest <> ");
+    sql.bind(Bind::Text(keep_digest.to_owned()));
+    sql
 }
 
 pub const WRONG_OLD_PASSWORD: &str =
@@ -403,6 +319,7 @@ pub const WRONG_OLD_PASSWORD: &str =
 /// user is revoked with it, in one transaction.
 pub async fn change_password(
     db: &DbPool,
+    hasher: &Hasher,
     user: &User,
     keep_digest: &str,
     input: &Input,
@@ -419,23 +336,16 @@ pub async fn change_password(
         let stored = users::credentials(db, &user.username)
             .await?
             .map(|found| found.password);
-        if old.len() > password::MAX_BYTES || !hashing::verify(old, stored).await? {
+        if old.len() > password::MAX_BYTES || !hasher.verify(old, stored).await? {
             form.errors_mut().add("old_password", WRONG_OLD_PASSWORD);
         }
     }
     form.into_errors().into_result()?;
-    let new_hash = hashing::hash(new.ok_or(Error::Internal)?).await?;
+    let new_hash = hasher.hash(new.ok_or(Error::Internal)?).await?;
 
     let mut tx = db.begin_write().await?;
     users::set_password(&mut tx, user.id, &new_hash).await?;
-    on_db!(tx, |c| {
-        sqlx::query("DELETE FROM auth_tokens WHERE user_id = $1 AND digest <> $2")
-            .bind(user.id)
-            .bind(keep_digest)
-            .execute(c)
-            .await
-            .map(drop)
-    })?;
+    others(user.id, keep_digest).execute_on(tx.live()).await?;
     tx.commit().await?;
     Ok(())
 }

@@ -10,10 +10,9 @@
 //! address's allowance, so the real user is never locked out by them.
 
 use std::net::IpAddr;
-use std::sync::LazyLock;
 
 use crate::config::Settings;
-use crate::db::DbPool;
+use crate::db::{Bind, DbPool, Sql};
 use crate::error::Error;
 use crate::on_db;
 use crate::timestamp::Timestamp;
@@ -68,7 +67,7 @@ impl Throttle {
 
     /// The attempt measured against the limits now: run it alone
     /// ([`Check::run`]) or as columns of a larger statement
-    /// ([`Check::columns`]).
+    /// ([`Check::push_columns`]).
     pub fn check<'a>(&'a self, attempt: &'a Attempt) -> Check<'a> {
         Check {
             throttle: self,
@@ -108,9 +107,9 @@ impl Throttle {
 }
 
 /// An attempt against the limits at one moment. Login asks twice, inside
-/// statements it makes anyway: the credentials lookup, and on PostgreSQL
-/// the token write, so that a successful login spends no round trip on the
-/// throttle.
+/// statements it makes anyway (the credentials lookup, and on PostgreSQL
+/// the token write), so that a successful login spends no round trip on
+/// the throttle.
 pub struct Check<'a> {
     throttle: &'a Throttle,
     attempt: &'a Attempt,
@@ -125,47 +124,26 @@ pub struct OverLimit {
     by_ip: Option<Timestamp>,
 }
 
-/// Binds a [`Check`]'s values to a query, as `$first`.. of [`Check::columns`].
-macro_rules! bind_check {
-    ($query:expr, $check:expr) => {{
-        let (ip, username, since, user_offset, ip_offset) = $check.binds();
-        $query
-            .bind(ip)
-            .bind(username)
-            .bind(since)
-            .bind(user_offset)
-            .bind(ip_offset)
-    }};
-}
-pub(crate) use bind_check;
-
 impl Check<'_> {
-    /// The select-list items `by_user, by_ip` of [`OverLimit`], two indexed
-    /// lookups, with five binds numbered from `$first` ([`bind_check!`]).
-    pub fn columns(first: usize) -> String {
-        let [ip, username, since, user_offset, ip_offset] =
-            std::array::from_fn(|i| format!("${}", first + i));
-        format!(
+    /// Appends the select-list items `by_user, by_ip` of [`OverLimit`]: two
+    /// indexed lookups of the newest failures in the window.
+    pub fn push_columns(&self, sql: &mut Sql) {
+        // A disabled limit asks for a row past any there can be.
+        let offset = |limit: Option<i64>| Bind::Int(limit.map_or(i64::MAX, |n| n - 1));
+        let since = self.now.minus_seconds(self.throttle.window_seconds);
+        let ip = sql.placeholder_for(Bind::Text(self.attempt.client_ip.clone()));
+        let since = sql.placeholder_for(Bind::Int(since.0));
+        let username = sql.placeholder_for(Bind::Text(self.attempt.username_key.clone()));
+        let user_offset = sql.placeholder_for(offset(self.throttle.per_user));
+        let ip_offset = sql.placeholder_for(offset(self.throttle.per_ip));
+        sql.push(&format!(
             "(SELECT failed_at FROM login_failures \
                WHERE client_ip = {ip} AND username_key = {username} AND failed_at > {since} \
                ORDER BY failed_at DESC LIMIT 1 OFFSET {user_offset}) AS by_user, \
              (SELECT failed_at FROM login_failures \
                WHERE client_ip = {ip} AND failed_at > {since} \
                ORDER BY failed_at DESC LIMIT 1 OFFSET {ip_offset}) AS by_ip"
-        )
-    }
-
-    /// The values [`bind_check!`] binds, in the order of [`Check::columns`].
-    pub fn binds(&self) -> (&str, &str, Timestamp, i64, i64) {
-        // A disabled limit asks for a row past any there can be.
-        let offset = |limit: Option<i64>| limit.map_or(i64::MAX, |n| n - 1);
-        (
-            &self.attempt.client_ip,
-            &self.attempt.username_key,
-            self.now.minus_seconds(self.throttle.window_seconds),
-            offset(self.throttle.per_user),
-            offset(self.throttle.per_ip),
-        )
+        ));
     }
 
     /// `Err(Throttled)` when the attempt is over a limit, with the seconds
@@ -185,14 +163,12 @@ impl Check<'_> {
 
     /// The check as a statement of its own (none when nothing is limited).
     pub async fn run(&self, db: &DbPool) -> Result<(), Error> {
-        static SQL: LazyLock<String> = LazyLock::new(|| format!("SELECT {}", Check::columns(1)));
         if !self.throttle.enabled() {
             return Ok(());
         }
-        let over = on_db!(db.read().await?, |c| {
-            bind_check!(sqlx::query_as(&SQL), self).fetch_one(c).await
-        })?;
-        self.verdict(over)
+        let mut sql = Sql::new("SELECT ");
+        self.push_columns(&mut sql);
+        self.verdict(sql.fetch_one(db).await?)
     }
 }
 

@@ -9,25 +9,13 @@ use rocket::tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use rocket::tokio::time::timeout_at;
 use sqlx::{ConnectOptions, Connection};
 
-/// Connection failures seen anywhere in the process (see [`note_failure`]).
-static FAILURES: AtomicU64 = AtomicU64::new(0);
-
-/// Records that a query failed for want of a working connection (I/O,
-/// timeout): every connection in every pool is pinged before its next use.
-pub fn note_failure() {
-    FAILURES.fetch_add(1, Ordering::Relaxed);
-}
-
 /// Up to `max` open connections, handed out one user at a time.
 ///
-/// sqlx's pool pings every connection as it comes back: a second round trip
-/// for every query (on SQLite, to the connection's worker thread; on
-/// PostgreSQL, to the server, which shares the cores). Without it the
-/// current-user route went from 5,200 to 6,300-6,800 requests/s there. A
-/// connection is pinged here only when it may have gone stale: after
-/// `verify_after` idle, or when any query failed for want of a connection
-/// since it was last checked out. A dead one is dropped and replaced, and
-/// so is one older than `max_lifetime` (see [`Recycle`]).
+/// sqlx's own pool pings every connection as it comes back: a second round
+/// trip for every query. Here a connection is pinged only when it may have
+/// gone stale: after `verify_after` idle, or when a request failed (see
+/// [`ConnPool::note_failure`]) since it was last checked out. A dead one is
+/// dropped and replaced, and so is one older than `max_lifetime`.
 pub struct ConnPool<C: Connection> {
     inner: Arc<Inner<C>>,
 }
@@ -49,13 +37,15 @@ struct Inner<C: Connection> {
     options: C::Options,
     acquire_timeout: Duration,
     recycle: Recycle,
+    /// How many failures were noted ([`ConnPool::note_failure`]).
+    failures: AtomicU64,
 }
 
 struct Idle<C> {
     conn: C,
     opened: Instant,
     since: Instant,
-    /// [`FAILURES`] when it was last checked out.
+    /// The pool's failure count when it was last checked out.
     failures: u64,
 }
 
@@ -88,6 +78,7 @@ impl<C: Connection> ConnPool<C> {
                 options,
                 acquire_timeout,
                 recycle,
+                failures: AtomicU64::new(0),
             }),
         }
     }
@@ -102,7 +93,7 @@ impl<C: Connection> ConnPool<C> {
             .map_err(|_| sqlx::Error::PoolTimedOut)?
             .map_err(|_| sqlx::Error::PoolClosed)?;
         loop {
-            let failures = FAILURES.load(Ordering::Relaxed);
+            let failures = inner.failures.load(Ordering::Relaxed);
             let idle = inner
                 .idle
                 .lock()
@@ -151,6 +142,13 @@ impl<C: Connection> ConnPool<C> {
             .recycle
             .max_lifetime
             .is_some_and(|lifetime| idle.opened.elapsed() >= lifetime)
+    }
+
+    /// Records that a request failed, maybe for want of a working connection
+    /// (a database restart kills them all at once): every idle connection is
+    /// pinged before its next use.
+    pub fn note_failure(&self) {
+        self.inner.failures.fetch_add(1, Ordering::Relaxed);
     }
 
     /// A connection of its own, outside the pool (background tasks).

@@ -9,22 +9,23 @@
 mod backup;
 mod conns;
 mod errors;
-mod group;
-pub mod json;
 mod migrate;
 mod pool;
+mod postgres;
 mod sql;
-mod sqlite_config;
+mod sqlite;
 mod tx;
 
-pub use conns::note_failure;
 pub use errors::unique_violation;
-pub use group::Batched;
 pub use migrate::Migrations;
-pub use pool::{DbPool, LiveConn, Reader, SqliteDb, Writer};
+pub use pool::{DbPool, LiveConn, Reader, Writer};
+pub use postgres::MAX_LIFETIME;
 pub use sql::{contains_pattern, Bind, Sql};
+pub use sqlite::{disable_memory_statistics, SqliteDb};
 pub use tx::WriteTx;
 
+use rocket::fairing::{Fairing, Info, Kind};
+use rocket::{Request, Response};
 use rocket_db_pools::Database;
 
 /// The application's database, managed by rocket_db_pools under `databases.leads`.
@@ -52,4 +53,27 @@ macro_rules! on_db {
             $crate::db::Backend::Postgres($conn) => $body,
         }
     };
+}
+
+/// Tells the pool about every answer that says the server failed (500, 503):
+/// a database that went away makes every request on a dead connection fail,
+/// and one noted failure gets all of them checked before reuse.
+pub struct FailureWatch;
+
+#[rocket::async_trait]
+impl Fairing for FailureWatch {
+    fn info(&self) -> Info {
+        Info {
+            name: "Database failure watch",
+            kind: Kind::Response,
+        }
+    }
+
+    async fn on_response<'r>(&self, req: &'r Request<'_>, response: &mut Response<'r>) {
+        if matches!(response.status().code, 500 | 503) {
+            if let Some(db) = req.rocket().state::<Db>() {
+                db.note_failure();
+            }
+        }
+    }
 }

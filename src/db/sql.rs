@@ -15,6 +15,7 @@ macro_rules! bound {
         for bind in $binds {
             query = match bind {
                 Bind::Int(v) => query.bind(*v),
+                Bind::MaybeInt(v) => query.bind(*v),
                 Bind::Text(v) => query.bind(v.as_str()),
             };
         }
@@ -27,6 +28,8 @@ macro_rules! bound {
 #[derive(Clone, Debug)]
 pub enum Bind {
     Int(i64),
+    /// A nullable integer column (a token's expiry).
+    MaybeInt(Option<i64>),
     Text(String),
 }
 
@@ -89,16 +92,6 @@ impl Sql {
         self
     }
 
-    /// The text alone, for a statement whose binds the caller supplies.
-    pub fn text(&self) -> &str {
-        &self.text
-    }
-
-    /// How many binds the text has so far.
-    pub fn bind_count(&self) -> usize {
-        self.binds.len()
-    }
-
     /// `head` followed by this SQL, with its binds (`head` must have none).
     pub fn prefixed(&self, head: &str) -> Sql {
         Sql {
@@ -111,12 +104,7 @@ impl Sql {
     where
         T: Send + Unpin + for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow>,
     {
-        on_db!(db.read().await?, |c| bound!(
-            sqlx::query_as::<_, T>(&self.text),
-            &self.binds
-        )
-        .fetch_all(c)
-        .await)
+        self.fetch_all_on(db.read().await?.live()).await
     }
 
     /// Runs on a given connection (a writer's), all rows drained.
@@ -132,24 +120,43 @@ impl Sql {
         .await)
     }
 
-    pub async fn fetch_count(&self, db: &DbPool) -> Result<i64, sqlx::Error> {
-        on_db!(db.read().await?, |c| bound!(
-            sqlx::query_scalar::<_, i64>(&self.text),
+    pub async fn fetch_one<T>(&self, db: &DbPool) -> Result<T, sqlx::Error>
+    where
+        T: Send + Unpin + for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow>,
+    {
+        self.fetch_one_on(db.read().await?.live()).await
+    }
+
+    /// Runs on a given connection (a writer's or a transaction's).
+    pub async fn fetch_one_on<T>(&self, conn: LiveConn<'_>) -> Result<T, sqlx::Error>
+    where
+        T: Send + Unpin + for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow>,
+    {
+        on_db!(conn, |c| bound!(
+            sqlx::query_as::<_, T>(&self.text),
             &self.binds
         )
         .fetch_one(c)
         .await)
     }
 
-    /// Runs a write (through the writer, see [`DbPool::writer`]).
+    /// The one number a `SELECT CAST(COUNT(*) AS BIGINT) …` answers.
+    pub async fn fetch_count(&self, db: &DbPool) -> Result<i64, sqlx::Error> {
+        Ok(self.fetch_one::<(i64,)>(db).await?.0)
+    }
+
+    /// Runs a write (through the writer, see [`DbPool::writer`]); how many
+    /// rows it changed.
     pub async fn execute(&self, db: &DbPool) -> Result<u64, sqlx::Error> {
-        on_db!(db.writer().await?, |c| bound!(
-            sqlx::query(&self.text),
-            &self.binds
-        )
-        .execute(c)
-        .await
-        .map(|r| r.rows_affected()))
+        self.execute_on(db.writer().await?.live()).await
+    }
+
+    /// Runs a write on a given connection (a transaction's).
+    pub async fn execute_on(&self, conn: LiveConn<'_>) -> Result<u64, sqlx::Error> {
+        on_db!(conn, |c| bound!(sqlx::query(&self.text), &self.binds)
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected()))
     }
 
     /// The rows one at a time, for answers too large to hold (CSV exports).

@@ -18,7 +18,7 @@ use rocket::fairing::{Fairing, Info, Kind};
 use rocket::{Request, Response};
 use serde::Serialize;
 
-use crate::auth::guard::caller_id;
+use crate::auth::guard::Conclusion;
 use crate::timestamp::Timestamp;
 
 /// At most this late, a line reaches standard output.
@@ -108,7 +108,7 @@ impl Fairing for AccessLog {
             path: logged_path(req),
             status: response.status().code,
             ms: (super::timing::elapsed(req).as_secs_f64() * 1e5).round() / 100.0,
-            user: caller_id(req),
+            user: Conclusion::so_far(req).user_id(),
         };
         if let (Some(lines), Ok(line)) = (&self.lines, serde_json::to_string(&line)) {
             let _ = lines.send(line);

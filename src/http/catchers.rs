@@ -4,17 +4,17 @@ use rocket::http::Status;
 use rocket::request::Request;
 use rocket::{catch, catchers, Catcher};
 
-use crate::auth::guard::refusal;
+use crate::auth::guard::Conclusion;
 use crate::error::Error;
 
 #[catch(401)]
 fn unauthorized(req: &Request<'_>) -> Error {
-    refusal(req)
+    Conclusion::so_far(req).refusal()
 }
 
 #[catch(403)]
 fn forbidden(req: &Request<'_>) -> Error {
-    refusal(req)
+    Conclusion::so_far(req).refusal()
 }
 
 #[catch(404)]

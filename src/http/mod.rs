@@ -1,12 +1,11 @@
 //! HTTP plumbing shared by every API module: request bodies, DRF's 405 and
-//! OPTIONS behaviour, optional trailing slashes, the JSON catchers, and the
-//! count of requests in flight that password hashing yields to.
+//! OPTIONS behaviour, optional trailing slashes, the JSON catchers, the
+//! request log and headers.
 
 pub mod access_log;
 pub mod body;
 pub mod catchers;
 pub mod headers;
-pub mod load;
 pub mod methods;
 pub mod slash;
 pub mod timing;

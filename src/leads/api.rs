@@ -1,12 +1,10 @@
 //! `/api/leads`: DRF's ModelViewSet over the caller's own leads.
 
 use rocket::http::Status;
-use rocket::response::content::RawJson;
 use rocket::serde::json::Json;
-use rocket::{delete, get, patch, post, put, routes, Either, Route, State};
+use rocket::{delete, get, patch, post, put, routes, Route, State};
 use serde::Serialize;
 
-use crate::auth::guard::{Credentials, ForCaller};
 use crate::auth::Auth;
 use crate::config::Settings;
 use crate::db::Db;
@@ -17,7 +15,7 @@ use crate::http::Body;
 
 use super::list::{ListParams, ListQuery, Paging};
 use super::service::{self, parse_id, Listing, Scope};
-use super::Lead;
+use super::{CreateQueue, Lead};
 
 pub fn routes() -> Vec<Route> {
     with_fallbacks(
@@ -26,31 +24,17 @@ pub fn routes() -> Vec<Route> {
     )
 }
 
-/// The bare list with a header token, the common case, checks the token in
-/// the listing's own statement; the rest authenticate first, as DRF does (a
-/// bad token is a 401 before a bad page is a 404).
 #[get("/leads?<params..>")]
 async fn list(
-    credentials: Credentials<'_>,
+    auth: Auth,
     db: &Db,
     settings: &State<Settings>,
     params: ListParams,
     url: RequestUrl,
-) -> Result<ForCaller<Either<RawJson<String>, Json<ListBody>>>, Error> {
-    let query = ListQuery::parse(&params, settings.page_size);
-    if let (Credentials::Token(token), Ok(query)) = (&credentials, &query) {
-        if query.paging == Paging::All {
-            let (caller, rendered) = service::list_with_token(db, settings, token, query).await?;
-            return Ok(ForCaller(caller, Either::Left(RawJson(rendered))));
-        }
-    }
-    let caller = credentials.check(db, settings).await?;
-    let query = query?;
-    let listing = service::list(db, caller, &query).await?;
-    Ok(ForCaller(
-        caller,
-        Either::Right(Json(render_listing(listing, &query.paging, &url))),
-    ))
+) -> Result<Json<ListBody>, Error> {
+    let query = ListQuery::parse(&params, settings.page_size)?;
+    let listing = service::list(db, auth.user.id, &query).await?;
+    Ok(Json(render_listing(listing, &query.paging, &url)))
 }
 
 /// The bare array, or DRF's `{"count", "next", "previous", "results"}`;
@@ -103,9 +87,14 @@ fn render_listing(listing: Listing, paging: &Paging, url: &RequestUrl) -> ListBo
 }
 
 #[post("/leads", data = "<body>")]
-async fn create(auth: Auth, db: &Db, body: Body) -> Result<(Status, Json<Lead>), Error> {
+async fn create(
+    auth: Auth,
+    db: &Db,
+    queue: &State<CreateQueue>,
+    body: Body,
+) -> Result<(Status, Json<Lead>), Error> {
     let input = body.input()?;
-    let lead = service::create(db, auth.user.id, &input).await?;
+    let lead = service::create(db, queue, auth.user.id, &input).await?;
     Ok((Status::Created, Json(lead)))
 }
 
@@ -137,7 +126,15 @@ async fn save(
     let lead = service::get(db, Scope::Owner(auth.user.id), parse_id(id)?).await?;
     let input = body.input()?;
     Ok(Json(
-        service::update(db, Scope::Owner(auth.user.id), lead.id, &input, partial).await?,
+        service::update(
+            db,
+            Scope::Owner(auth.user.id),
+            lead.id,
+            &input,
+            partial,
+            None,
+        )
+        .await?,
     ))
 }
 

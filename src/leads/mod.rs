@@ -2,8 +2,10 @@
 //! and the `/api/leads` endpoints.
 
 pub mod api;
+mod create;
 pub mod list;
 mod model;
 pub mod service;
 
+pub use create::CreateQueue;
 pub use model::{Lead, LeadDraft, LeadPatch, EMAIL_TAKEN, SEARCH_KEY_MAX};

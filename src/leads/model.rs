@@ -19,11 +19,6 @@ pub struct Lead {
 
 impl Lead {
     pub const COLUMNS: &'static str = "id, name, email, message, created_at, owner_id";
-
-    /// The column that holds a row as this struct's JSON, rendered by the
-    /// database when the row is written (a stored generated column; see
-    /// [`crate::db::json`]).
-    pub const RENDERED: &'static str = "rendered";
 }
 
 pub const EMAIL_TAKEN: &str = "lead with this email already exists.";

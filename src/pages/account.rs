@@ -1,15 +1,15 @@
 //! `/account`: the user's sessions (live tokens) and password.
 
 use rocket::response::{Flash, Redirect};
-use rocket::{get, post, routes, Route};
+use rocket::{get, post, routes, Route, State};
 use rocket_dyn_templates::Template;
 use serde_json::{json, Value};
 
 use crate::auth::service::{self, TokenInfo};
 use crate::auth::Auth;
 use crate::db::Db;
-use crate::http::load::Hashes;
 use crate::http::Body;
+use crate::users::hashing::Hasher;
 
 use super::view::{FormOutcome, PageError, View};
 
@@ -75,14 +75,14 @@ fn password_form(_auth: Auth, view: View) -> Template {
 #[post("/account/password", data = "<body>")]
 async fn change_password(
     auth: Auth,
-    _hashes: Hashes,
     view: View,
     db: &Db,
+    hasher: &State<Hasher>,
     body: Body,
 ) -> Result<FormOutcome, PageError> {
     let input = body.input()?;
     Ok(FormOutcome::from_result(
-        service::change_password(db, &auth.user, &auth.token_digest, &input).await,
+        service::change_password(db, hasher, &auth.user, &auth.token_digest, &input).await,
         |()| {
             Flash::success(
                 Redirect::to("/account/sessions"),

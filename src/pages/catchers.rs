@@ -29,13 +29,10 @@ fn error_page(status: Status, req: &Request<'_>) -> (Status, Template) {
         _ => ("Something went wrong", "An unexpected error occurred. Please try again."),
     };
     // The user, if authentication ran for this request; nothing is looked up anew.
-    let (user, csrf_token) = match (
-        req.local_cache(|| -> Conclusion { Ok(None) }),
-        req.rocket().state::<CsrfKey>(),
-    ) {
-        (Ok(Some(found)), Some(key)) => (
-            Some(json!({ "username": found.user.username, "is_staff": found.user.is_staff })),
-            key.for_session(&found.digest),
+    let (user, csrf_token) = match (&Conclusion::so_far(req).0, req.rocket().state::<CsrfKey>()) {
+        (Ok(Some(auth)), Some(key)) => (
+            Some(json!({ "username": auth.user.username, "is_staff": auth.user.is_staff })),
+            key.for_session(&auth.token_digest),
         ),
         _ => (None, String::new()),
     };

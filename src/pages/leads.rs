@@ -2,7 +2,7 @@
 //! edit, and delete with confirmation.
 
 use rocket::response::{Flash, Redirect};
-use rocket::{get, post, routes, Route};
+use rocket::{get, post, routes, Route, State};
 use rocket_dyn_templates::Template;
 use serde_json::{json, Value};
 
@@ -12,7 +12,7 @@ use crate::http::url::encode;
 use crate::http::Body;
 use crate::leads::list::{ListParams, ListQuery};
 use crate::leads::service::{self, parse_id, Scope};
-use crate::leads::Lead;
+use crate::leads::{CreateQueue, Lead};
 
 use super::view::{kept, FormOutcome, PageError, View};
 
@@ -137,10 +137,16 @@ fn new_form(_auth: Auth, view: View) -> Template {
 }
 
 #[post("/leads/new", data = "<body>")]
-async fn create(auth: Auth, view: View, db: &Db, body: Body) -> Result<FormOutcome, PageError> {
+async fn create(
+    auth: Auth,
+    view: View,
+    db: &Db,
+    queue: &State<CreateQueue>,
+    body: Body,
+) -> Result<FormOutcome, PageError> {
     let input = body.input()?;
     Ok(FormOutcome::from_result(
-        service::create(db, auth.user.id, &input).await,
+        service::create(db, queue, auth.user.id, &input).await,
         |lead| {
             Flash::success(
                 Redirect::to("/leads"),
@@ -168,7 +174,7 @@ async fn update(
     let id = parse_id(id)?;
     let input = body.input()?;
     Ok(FormOutcome::from_result(
-        service::update(db, Scope::Owner(auth.user.id), id, &input, false).await,
+        service::update(db, Scope::Owner(auth.user.id), id, &input, false, None).await,
         |lead| {
             Flash::success(
                 Redirect::to("/leads"),

@@ -15,8 +15,8 @@ use crate::auth::{cookie, service, Auth, MaybeAuth};
 use crate::config::Settings;
 use crate::db::Db;
 use crate::error::{Error, FieldErrors};
-use crate::http::load::Hashes;
 use crate::http::{Body, UserAgent};
+use crate::users::hashing::Hasher;
 
 use super::view::{kept, page_state, FormOutcome, PageError, View};
 
@@ -87,24 +87,24 @@ fn signup_form(view: View) -> Either<Template, Redirect> {
 #[allow(clippy::too_many_arguments)]
 async fn signup(
     _csrf: AnonymousCsrf,
-    _hashes: Hashes,
     view: View,
     db: &Db,
     settings: &State<Settings>,
+    hasher: &State<Hasher>,
     jar: &CookieJar<'_>,
     agent: UserAgent<'_>,
     body: Body,
 ) -> Result<FormOutcome, PageError> {
     let input = body.input()?;
     let client = service::client_label(None, agent.0);
-    let result = service::register(db, settings, &input, &client).await;
+    let result = service::register(db, settings, hasher, &input, &client).await;
     Ok(FormOutcome::from_result(
         result,
-        |session| {
-            cookie::set_session(jar, settings, session.token);
+        |issued| {
+            cookie::set_session(jar, settings, issued.token);
             Flash::success(
                 Redirect::to(AFTER_LOGIN),
-                format!("Welcome, {}!", session.user.username),
+                format!("Welcome, {}!", issued.user.username),
             )
         },
         |errors| {
@@ -134,10 +134,10 @@ fn login_form(view: View, next: Option<&str>) -> Either<Template, Redirect> {
 #[allow(clippy::too_many_arguments)]
 async fn login(
     _csrf: AnonymousCsrf,
-    _hashes: Hashes,
     view: View,
     db: &Db,
     settings: &State<Settings>,
+    hasher: &State<Hasher>,
     jar: &CookieJar<'_>,
     agent: UserAgent<'_>,
     ip: Option<IpAddr>,
@@ -146,7 +146,7 @@ async fn login(
 ) -> Result<FormOutcome, PageError> {
     let input = body.input()?;
     let client = service::client_label(None, agent.0);
-    let result = match crate::auth::login::login(db, settings, &input, &client, ip).await {
+    let result = match crate::auth::login::login(db, settings, hasher, &input, &client, ip).await {
         // On a page the token limit is a message on the form, not a bare 403.
         Err(Error::TokenLimitExceeded) => Err(Error::Invalid(FieldErrors::single(
             FieldErrors::NON_FIELD,
@@ -156,11 +156,11 @@ async fn login(
     };
     Ok(FormOutcome::from_result(
         result,
-        |session| {
-            cookie::set_session(jar, settings, session.token);
+        |issued| {
+            cookie::set_session(jar, settings, issued.token);
             Flash::success(
                 Redirect::to(safe_next(next).to_owned()),
-                format!("Welcome back, {}.", session.user.username),
+                format!("Welcome back, {}.", issued.user.username),
             )
         },
         |errors| {

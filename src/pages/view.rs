@@ -7,8 +7,9 @@ use rocket::response::{self, Responder};
 use rocket_dyn_templates::Template;
 use serde_json::{json, Value};
 
+use crate::auth::cookie;
 use crate::auth::csrf::CsrfKey;
-use crate::auth::{cookie, guard};
+use crate::auth::guard::Conclusion;
 use crate::config::Settings;
 use crate::error::Error;
 use crate::users::User;
@@ -67,15 +68,12 @@ impl<'r> FromRequest<'r> for View {
             Ok(state) => state,
             Err(failure) => return Outcome::Error(failure),
         };
-        let found = match guard::conclusion(req).await {
+        let found = match &Conclusion::of(req).await.0 {
             Ok(found) => found.clone(),
-            Err(refusal) => {
-                let error = Error::from(refusal.clone());
-                return Outcome::Error((error.status(), error));
-            }
+            Err(error) => return Outcome::Error((error.status(), error.clone())),
         };
         let csrf_token = match &found {
-            Some(found) => key.for_session(&found.digest),
+            Some(auth) => key.for_session(&auth.token_digest),
             None => {
                 let seed = match cookie::csrf_seed(req, settings) {
                     Some(seed) => seed.to_owned(),

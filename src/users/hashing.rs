@@ -1,9 +1,8 @@
-//! argon2id password hashing, off the async workers, bounded, and in reused
-//! working memory.
+//! argon2id password hashing on threads of its own: off the async workers,
+//! at most one hash per core at a time, in reused working memory.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::{mpsc, Arc, LazyLock, Mutex, PoisonError};
-use std::time::Duration;
+use std::sync::{mpsc, Arc, Mutex, PoisonError};
 
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{Output, ParamsString, PasswordHash, SaltString};
@@ -11,120 +10,97 @@ use argon2::{Algorithm, Argon2, Block, Params, Version};
 use rocket::tokio::sync::{oneshot, OnceCell};
 
 use crate::error::Error;
-use crate::http::load;
 
 /// A hash to compute, given its thread's working memory.
 type Job = Box<dyn FnOnce(&mut Vec<Block>) + Send>;
 
-/// One thread per core takes hashes from one queue, so at most one hash per
-/// core runs at a time, and none on the async workers. A thread starts its
-/// next hash the moment it finishes one: with the blocking pool behind a
-/// semaphore, a slot stayed idle until the finished request's task had run
-/// again. Each thread keeps argon2's working memory (19 MiB) for its next
-/// hash: allocating it per hash costs thousands of page faults, and the
-/// allocator kept freed blocks in per-thread arenas (500+ MB resident after
-/// a burst of logins).
+/// The application's password hasher (Rocket-managed state).
 ///
-/// The last core's thread is a spare: it takes a hash only while no other
-/// request is being served (see [`Spare`]), so that logins alone get every
-/// core, and other requests under logins keep one core free of hashes.
-/// Listing at 64 connections beside 8 logging in (bench scenario 6 on
-/// PostgreSQL, 2 cores), the listing's p99 was 7.5-9.3 ms with both threads
-/// hashing and 6.2-6.7 ms with the spare waiting, at 26-27k requests/s
-/// instead of 21-22k; logins went from 46 to 41 a second.
-static HASHERS: LazyLock<mpsc::Sender<Job>> = LazyLock::new(|| {
-    let (jobs, queue) = mpsc::channel::<Job>();
-    let queue = Arc::new(Mutex::new(queue));
-    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-    for i in 0..cores {
-        let queue = queue.clone();
-        let mut spare = (cores > 1 && i == cores - 1).then(|| Spare::new(jobs.clone()));
-        std::thread::Builder::new()
-            .name(format!("argon2-{i}"))
-            .spawn(move || {
-                yield_to_requests();
-                let mut memory = Vec::new();
-                loop {
-                    let job = match &mut spare {
-                        Some(spare) => spare.next_job(&queue),
-                        None => queue
-                            .lock()
-                            .unwrap_or_else(PoisonError::into_inner)
-                            .recv()
-                            .ok(),
-                    };
-                    let Some(job) = job else { return };
-                    // A panic drops the job's reply (the caller gets an
-                    // error), not the thread.
-                    catch_unwind(AssertUnwindSafe(|| job(&mut memory))).ok();
-                }
-            })
-            .expect("start a hashing thread");
-    }
-    jobs
-});
-
-/// How often the spare thread looks again, while requests are served,
-/// at whether it may hash.
-const SPARE_POLL: Duration = Duration::from_millis(5);
-
-/// The spare hashing thread's view of the server's [`load::Activity`], and
-/// the way back into the queue for a hash it should not take.
-struct Spare {
-    seen: load::Activity,
-    requeue: mpsc::Sender<Job>,
+/// One thread per core takes hashes from one queue, so hashes never run on
+/// the async workers and never more than the cores at once; a thread starts
+/// its next hash the moment it finishes one. Each keeps argon2's 19 MiB of
+/// working memory for the next hash rather than allocating it per hash. The
+/// threads end when the hasher is dropped.
+pub struct Hasher {
+    jobs: mpsc::Sender<Job>,
+    /// What an unknown user's login is checked against (see [`Hasher::verify`]).
+    dummy: OnceCell<String>,
 }
 
-impl Spare {
-    fn new(requeue: mpsc::Sender<Job>) -> Self {
-        Spare {
-            seen: load::activity(),
-            requeue,
+impl Hasher {
+    pub fn start() -> Self {
+        let (jobs, queue) = mpsc::channel::<Job>();
+        let queue = Arc::new(Mutex::new(queue));
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        for i in 0..cores {
+            let queue = queue.clone();
+            std::thread::Builder::new()
+                .name(format!("argon2-{i}"))
+                .spawn(move || {
+                    yield_to_requests();
+                    let mut memory = Vec::new();
+                    loop {
+                        let job = queue.lock().unwrap_or_else(PoisonError::into_inner).recv();
+                        let Ok(job) = job else { return };
+                        // A panic drops the job's reply (the caller gets an
+                        // error), not the thread.
+                        catch_unwind(AssertUnwindSafe(|| job(&mut memory))).ok();
+                    }
+                })
+                .expect("start a hashing thread");
+        }
+        Hasher {
+            jobs,
+            dummy: OnceCell::new(),
         }
     }
 
-    /// Whether the server has been idle since the last look (a hash, a
-    /// poll or a wait ago).
-    fn idle(&mut self) -> bool {
-        let now = load::activity();
-        let idle = now.idle_since(self.seen);
-        self.seen = now;
-        idle
+    /// Runs one argon2 job on the hashing threads and waits for its result.
+    async fn run<T: Send + 'static>(
+        &self,
+        job: impl FnOnce(&mut Vec<Block>) -> T + Send + 'static,
+    ) -> Result<T, Error> {
+        let (reply, result) = oneshot::channel();
+        self.jobs
+            .send(Box::new(move |memory| {
+                reply.send(job(memory)).ok();
+            }))
+            .map_err(|_| Error::Internal)?;
+        result.await.map_err(|_| Error::Internal)
     }
 
-    /// The next hash, taken while the server is idle; `None` once the queue
-    /// is gone. It waits for a hash without a timeout, so an idle server's
-    /// hashing threads sleep; a hash that finds the server busy goes back
-    /// into the queue, for the first core's thread. A hash that arrives
-    /// within a poll of the first request can still go to the spare.
-    fn next_job(&mut self, queue: &Mutex<mpsc::Receiver<Job>>) -> Option<Job> {
-        loop {
-            while !self.idle() {
-                std::thread::sleep(SPARE_POLL);
-            }
-            let job = queue
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .recv()
-                .ok()?;
-            if self.idle() {
-                return Some(job);
-            }
-            self.requeue.send(job).ok()?;
-        }
+    /// An argon2id PHC string for `password`, with the crate's defaults
+    /// (m = 19 MiB, t = 2, p = 1: OWASP's recommendation).
+    pub async fn hash(&self, password: String) -> Result<String, Error> {
+        self.run(move |memory| phc_hash(memory, password.as_bytes()))
+            .await?
+    }
+
+    /// Whether `password` matches the stored hash. With no hash (an unknown
+    /// user) a dummy hash is verified instead, so the answer takes the same time.
+    pub async fn verify(&self, password: String, stored: Option<String>) -> Result<bool, Error> {
+        let known = stored.is_some();
+        let stored = match stored {
+            Some(hash) => hash,
+            None => self
+                .dummy
+                .get_or_try_init(|| self.hash("leads-timing-equaliser".to_owned()))
+                .await?
+                .clone(),
+        };
+        let matches = self
+            .run(move |memory| matches_phc(memory, password.as_bytes(), &stored))
+            .await?;
+        Ok(known && matches)
     }
 }
 
-/// The hashing threads' nice value. With 8 connections logging in beside a
-/// listing at 64 (bench scenario 6, PostgreSQL), the listing's p99 was
-/// 29-50 ms at 0 and 21 ms at 5 (19 ms at 10, where the logins' own p99
-/// passed a second); logins went from 63-69 to 51-55 a second.
+/// The hashing threads' nice value: requests that need little CPU (a
+/// listing, the current user) go before hashes when the cores are busy,
+/// while hashes still take every core that would otherwise idle.
 const HASHING_NICE: i32 = 5;
 
-/// Lowers the calling hashing thread's priority, so that requests needing
-/// little CPU (a listing, the current user) are not queued behind hashes
-/// when the cores are busy. Hashes still take every core that would
-/// otherwise idle, so logins alone run as fast as before.
+/// Lowers the calling thread's priority to [`HASHING_NICE`].
 fn yield_to_requests() {
     // SAFETY: setpriority touches no memory of ours. On Linux the nice value
     // is per thread, and `who = 0` names the calling thread. A failure
@@ -133,19 +109,6 @@ fn yield_to_requests() {
     unsafe {
         libc::setpriority(libc::PRIO_PROCESS, 0, HASHING_NICE);
     }
-}
-
-/// Runs one argon2 job on the hashing threads and waits for its result.
-async fn run<T: Send + 'static>(
-    job: impl FnOnce(&mut Vec<Block>) -> T + Send + 'static,
-) -> Result<T, Error> {
-    let (reply, result) = oneshot::channel();
-    HASHERS
-        .send(Box::new(move |memory| {
-            reply.send(job(memory)).ok();
-        }))
-        .map_err(|_| Error::Internal)?;
-    result.await.map_err(|_| Error::Internal)
 }
 
 /// Computes argon2 of `password` into `out`, in the thread's `memory`.
@@ -162,43 +125,27 @@ fn compute(
         .is_ok()
 }
 
-/// An argon2id PHC string for `password`, with the crate's defaults
-/// (m = 19 MiB, t = 2, p = 1: OWASP's recommendation).
-pub async fn hash(password: String) -> Result<String, Error> {
-    run(move |memory| {
-        let argon2 = Argon2::default();
-        let salt = SaltString::generate(&mut OsRng);
-        let mut salt_bytes = [0u8; 64];
-        let salt_bytes = salt
-            .as_salt()
-            .decode_b64(&mut salt_bytes)
-            .map_err(|_| Error::Internal)?;
-        let mut out = [0u8; Params::DEFAULT_OUTPUT_LEN];
-        if !compute(&argon2, memory, password.as_bytes(), salt_bytes, &mut out) {
-            return Err(Error::Internal);
-        }
-        let phc = PasswordHash {
-            algorithm: Algorithm::Argon2id.ident(),
-            version: Some(Version::V0x13.into()),
-            params: ParamsString::try_from(argon2.params()).map_err(|_| Error::Internal)?,
-            salt: Some(salt.as_salt()),
-            hash: Some(Output::new(&out).map_err(|_| Error::Internal)?),
-        };
-        Ok(phc.to_string())
-    })
-    .await?
-}
-
-/// Whether `password` matches the stored hash. With no hash (an unknown user)
-/// a dummy hash is verified instead, so the answer takes the same time.
-pub async fn verify(password: String, stored: Option<String>) -> Result<bool, Error> {
-    let known = stored.is_some();
-    let stored = match stored {
-        Some(hash) => hash,
-        None => dummy_hash().await?.to_owned(),
+/// An argon2id PHC string for `password` with a new salt, in `memory`.
+fn phc_hash(memory: &mut Vec<Block>, password: &[u8]) -> Result<String, Error> {
+    let argon2 = Argon2::default();
+    let salt = SaltString::generate(&mut OsRng);
+    let mut salt_bytes = [0u8; 64];
+    let salt_bytes = salt
+        .as_salt()
+        .decode_b64(&mut salt_bytes)
+        .map_err(|_| Error::Internal)?;
+    let mut out = [0u8; Params::DEFAULT_OUTPUT_LEN];
+    if !compute(&argon2, memory, password, salt_bytes, &mut out) {
+        return Err(Error::Internal);
+    }
+    let phc = PasswordHash {
+        algorithm: Algorithm::Argon2id.ident(),
+        version: Some(Version::V0x13.into()),
+        params: ParamsString::try_from(argon2.params()).map_err(|_| Error::Internal)?,
+        salt: Some(salt.as_salt()),
+        hash: Some(Output::new(&out).map_err(|_| Error::Internal)?),
     };
-    let matches = run(move |memory| matches_phc(memory, password.as_bytes(), &stored)).await?;
-    Ok(known && matches)
+    Ok(phc.to_string())
 }
 
 /// What `PasswordVerifier::verify_password` does, with reused memory: the
@@ -229,74 +176,70 @@ fn matches_phc(memory: &mut Vec<Block>, password: &[u8], stored: &str) -> bool {
         && Output::new(&out).is_ok_and(|computed| computed == expected)
 }
 
-async fn dummy_hash() -> Result<&'static str, Error> {
-    static DUMMY: OnceCell<String> = OnceCell::const_new();
-    DUMMY
-        .get_or_try_init(|| hash("leads-timing-equaliser".to_owned()))
-        .await
-        .map(String::as_str)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use argon2::password_hash::{PasswordHasher, PasswordVerifier};
     use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::sync::MutexGuard;
+    use std::time::Duration;
 
-    /// The hashing threads are the process's: tests that use them (or hold
-    /// a request's ticket) take turns.
-    fn serial() -> MutexGuard<'static, ()> {
-        load::SERIAL.lock().unwrap_or_else(PoisonError::into_inner)
+    fn cores() -> usize {
+        std::thread::available_parallelism().map_or(2, |n| n.get())
     }
 
-    /// How many of `jobs` jobs, submitted together, ran at once.
-    fn most_at_once(jobs: usize) -> usize {
-        static RUNNING: AtomicUsize = AtomicUsize::new(0);
-        static MOST: AtomicUsize = AtomicUsize::new(0);
-        MOST.store(0, Ordering::SeqCst);
+    /// Twice as many jobs as cores, submitted together, run one per core:
+    /// never more at once, and every core used.
+    #[test]
+    fn hashes_run_at_most_one_per_core_at_a_time() {
+        let hasher = Hasher::start();
+        let running = Arc::new(AtomicUsize::new(0));
+        let most = Arc::new(AtomicUsize::new(0));
         rocket::execute(async {
-            let jobs: Vec<_> = (0..jobs)
-                .map(|_| {
-                    rocket::tokio::spawn(run(|_| {
-                        let now = RUNNING.fetch_add(1, Ordering::SeqCst) + 1;
-                        MOST.fetch_max(now, Ordering::SeqCst);
-                        std::thread::sleep(Duration::from_millis(200));
-                        RUNNING.fetch_sub(1, Ordering::SeqCst);
-                    }))
+            let jobs = (0..cores() * 2).map(|_| {
+                let (running, most) = (running.clone(), most.clone());
+                hasher.run(move |_| {
+                    let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                    most.fetch_max(now, Ordering::SeqCst);
+                    std::thread::sleep(Duration::from_millis(100));
+                    running.fetch_sub(1, Ordering::SeqCst);
                 })
-                .collect();
-            for job in jobs {
-                job.await.unwrap().unwrap();
+            });
+            for done in rocket::futures::future::join_all(jobs).await {
+                done.unwrap();
             }
         });
-        MOST.load(Ordering::SeqCst)
+        assert_eq!(most.load(Ordering::SeqCst), cores());
     }
 
-    /// While a request is served, hashes run one at a time; on an otherwise
-    /// idle server, on every core.
+    /// Each hasher has threads of its own, which end with it.
+    #[cfg(target_os = "linux")]
     #[test]
-    fn the_spare_thread_hashes_only_while_no_request_is_served() {
-        let _serial = serial();
-        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-        let request = load::Ticket::enter();
-        // The spare notices within a poll or two.
-        std::thread::sleep(SPARE_POLL * 4);
-        assert_eq!(most_at_once(cores * 2), cores.saturating_sub(1).max(1));
-        drop(request);
-        assert_eq!(most_at_once(cores * 2), cores);
+    fn the_threads_end_with_their_hasher() {
+        let hasher = Hasher::start();
+        // SAFETY: gettid has no preconditions.
+        let tid = rocket::execute(hasher.run(|_| unsafe { libc::gettid() })).unwrap();
+        let task = std::path::PathBuf::from(format!("/proc/self/task/{tid}"));
+        assert!(task.exists());
+        drop(hasher);
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while task.exists() && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert!(!task.exists(), "the hashing thread outlived its hasher");
     }
 
     /// Our hashes are what the crate's own API makes and checks, both ways.
     #[test]
     fn agrees_with_the_password_hash_api() {
-        let _serial = serial();
-        let ours = rocket::execute(hash("Tr0ubadour-and-3".into())).unwrap();
+        let hasher = Hasher::start();
+        let ours = rocket::execute(hasher.hash("Tr0ubadour-and-3".into())).unwrap();
         assert!(ours.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
         let parsed = PasswordHash::new(&ours).unwrap();
         assert!(Argon2::default()
             .verify_password(b"Tr0ubadour-and-3", &parsed)
             .is_ok());
+        assert!(rocket::execute(hasher.verify("Tr0ubadour-and-3".into(), Some(ours))).unwrap());
+        assert!(!rocket::execute(hasher.verify("Tr0ubadour-and-3".into(), None)).unwrap());
 
         let salt = SaltString::generate(&mut OsRng);
         let theirs = Argon2::default()
@@ -327,11 +270,13 @@ mod tests {
     #[cfg(target_os = "linux")]
     #[test]
     fn hashing_threads_yield_to_requests() {
-        let _serial = serial();
-        rocket::execute(hash("Tr0ubadour-and-3".into())).unwrap();
+        let hasher = Hasher::start();
+        rocket::execute(hasher.hash("Tr0ubadour-and-3".into())).unwrap();
         let mut hashers = 0;
         for task in std::fs::read_dir("/proc/self/task").unwrap() {
-            let stat = std::fs::read_to_string(task.unwrap().path().join("stat")).unwrap();
+            let Ok(stat) = std::fs::read_to_string(task.unwrap().path().join("stat")) else {
+                continue; // a thread that ended meanwhile
+            };
             // "tid (name) state ...": the nice value is field 19.
             let (name, rest) = stat.split_once(") ").unwrap();
             let nice: i32 = rest.split(' ').nth(16).unwrap().parse().unwrap();
@@ -340,6 +285,6 @@ mod tests {
                 assert_eq!(nice, HASHING_NICE, "{stat}");
             }
         }
-        assert!(hashers >= 1);
+        assert!(hashers >= cores());
     }
 }

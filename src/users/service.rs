@@ -6,7 +6,8 @@ use crate::on_db;
 use crate::timestamp::Timestamp;
 use crate::validation::{case_key, password, Input, Text, Validator};
 
-use super::{hashing, User, UserEmail, Username, USERNAME_TAKEN};
+use super::hashing::Hasher;
+use super::{User, UserEmail, Username, USERNAME_TAKEN};
 
 /// A sign-up that passed validation, its password already hashed.
 pub struct Registration {
@@ -17,7 +18,11 @@ pub struct Registration {
 
 /// Validates `{username, email, password}`, reporting every failing field at
 /// once (a taken username included), then hashes the password.
-pub async fn validate_registration(db: &DbPool, input: &Input) -> Result<Registration, Error> {
+pub async fn validate_registration(
+    db: &DbPool,
+    hasher: &Hasher,
+    input: &Input,
+) -> Result<Registration, Error> {
     let mut form = Validator::new(input);
     let username = form.required("username", Text::Trimmed, Username::parse);
     let email = form.optional(
@@ -48,7 +53,7 @@ pub async fn validate_registration(db: &DbPool, input: &Input) -> Result<Registr
     let (Some(username), Some(email), Some(password)) = (username, email, password) else {
         return Err(Error::Internal);
     };
-    let password_hash = hashing::hash(password).await?;
+    let password_hash = hasher.hash(password).await?;
     Ok(Registration {
         username,
         email,
@@ -148,6 +153,7 @@ pub async fn set_password(
 /// The `createsuperuser` command: a staff account, validated like a sign-up.
 pub async fn create_superuser(
     db: &DbPool,
+    hasher: &Hasher,
     username: &str,
     email: &str,
     password: String,
@@ -157,7 +163,7 @@ pub async fn create_superuser(
         ("email", email),
         ("password", password.as_str()),
     ]);
-    let registration = validate_registration(db, &input).await?;
+    let registration = validate_registration(db, hasher, &input).await?;
     let mut tx = db.begin_write().await?;
     let user = insert(&mut tx, &registration, true).await?;
     tx.commit().await?;

@@ -41,19 +41,19 @@ enum Cleanup {
     Database(String),
 }
 
-impl TestApp {
-    /// The app with default settings, or `None` when PostgreSQL is not
-    /// reachable outside CI (in CI that is a failure, not a skip).
-    pub async fn spawn(backend: Backend) -> Option<TestApp> {
-        TestApp::spawn_with(backend, |figment| figment).await
-    }
+/// A new, empty database: a SQLite file in a temporary folder, or a new
+/// database on the PostgreSQL server; removed when its app is dropped.
+pub struct FreshDatabase {
+    pub backend: Backend,
+    pub url: String,
+    cleanup: Cleanup,
+}
 
-    /// The app with settings changed by `configure` (e.g. a short TTL).
-    pub async fn spawn_with(
-        backend: Backend,
-        configure: impl FnOnce(Figment) -> Figment,
-    ) -> Option<TestApp> {
-        let (db_url, cleanup) = match backend {
+impl FreshDatabase {
+    /// `None` when PostgreSQL is not reachable outside CI (in CI that is a
+    /// failure, not a skip).
+    pub async fn create(backend: Backend) -> Option<FreshDatabase> {
+        let (url, cleanup) = match backend {
             Backend::Sqlite => {
                 let dir = std::env::temp_dir().join(format!("leads-test-{}", random_suffix()));
                 std::fs::create_dir_all(&dir).expect("create a temporary folder");
@@ -85,6 +85,40 @@ impl TestApp {
                 (format!("{server}/{name}"), Cleanup::Database(name))
             }
         };
+        Some(FreshDatabase {
+            backend,
+            url,
+            cleanup,
+        })
+    }
+}
+
+impl TestApp {
+    /// The app with default settings, or `None` when PostgreSQL is not
+    /// reachable outside CI (in CI that is a failure, not a skip).
+    pub async fn spawn(backend: Backend) -> Option<TestApp> {
+        TestApp::spawn_with(backend, |figment| figment).await
+    }
+
+    /// The app with settings changed by `configure` (e.g. a short TTL).
+    pub async fn spawn_with(
+        backend: Backend,
+        configure: impl FnOnce(Figment) -> Figment,
+    ) -> Option<TestApp> {
+        let database = FreshDatabase::create(backend).await?;
+        Some(TestApp::start(database, configure).await)
+    }
+
+    /// The app over a database prepared beforehand (say, by older migrations).
+    pub async fn start(
+        database: FreshDatabase,
+        configure: impl FnOnce(Figment) -> Figment,
+    ) -> TestApp {
+        let FreshDatabase {
+            backend,
+            url: db_url,
+            cleanup,
+        } = database;
         let figment = Figment::from(rocket::Config::debug_default())
             .merge(("log_level", "off"))
             .merge(("request_log", false))
@@ -96,12 +130,12 @@ impl TestApp {
         let client = Client::untracked(rocket)
             .await
             .expect("a valid rocket instance");
-        Some(TestApp {
+        TestApp {
             client,
             backend,
             db_url,
             cleanup,
-        })
+        }
     }
 
     /// A second connection pool to the same database, to read raw tables.
@@ -114,7 +148,7 @@ impl TestApp {
             idle_timeout: None,
             extensions: None,
         };
-        DbPool::connect(&config)
+        DbPool::connect(&config, None)
             .await
             .expect("connect to the test database")
     }

@@ -1,6 +1,5 @@
-//! The lead list checks a header token in its own statement (one round trip,
-//! `auth::alongside`): it must refuse, revoke, refresh and scope exactly as
-//! every other authenticated route does.
+//! The lead list, the busiest route, refuses, revokes, refreshes and scopes
+//! exactly as every other authenticated route does.
 
 use rocket::http::Status;
 use serde_json::{json, Value};
@@ -18,7 +17,7 @@ on_both_backends!(
     a_token_key_shared_by_two_of_the_callers_tokens_lists_each_lead_once,
     the_list_refreshes_the_token_and_records_its_use,
     a_bad_token_is_a_401_before_a_bad_page_is_a_404,
-    the_list_rendered_by_the_database_is_byte_for_byte_the_serialized_one,
+    leads_serialize_exactly_bare_and_paginated_alike,
     concurrent_lists_each_get_their_callers_leads_or_their_refusal,
 );
 
@@ -209,11 +208,9 @@ async fn a_bad_token_is_a_401_before_a_bad_page_is_a_404(backend: Backend) {
     assert_eq!(body["count"], 0);
 }
 
-/// The database renders the bare list's JSON (`db::json`, each row's stored
-/// when it is written, again when it is updated): it must be the very bytes
-/// serde gives the same leads, which the paginated list (serialized in Rust)
-/// shows.
-async fn the_list_rendered_by_the_database_is_byte_for_byte_the_serialized_one(backend: Backend) {
+/// Escapes and times at the edges come out exactly, in the bare list as in
+/// the paginated one.
+async fn leads_serialize_exactly_bare_and_paginated_alike(backend: Backend) {
     let app = app!(backend);
     let (alice, _) = app.register("alice").await;
     let texts = [
