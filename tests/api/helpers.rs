@@ -395,6 +395,18 @@ pub fn token_header(token: &str) -> Header<'static> {
     Header::new("Authorization", format!("Token {token}"))
 }
 
+/// DRF's answer to a lookup that finds nothing (or nothing of the caller's).
+pub fn not_found() -> Value {
+    json!({"detail": "Not found."})
+}
+
+/// DRF's field error messages.
+pub const REQUIRED: &str = "This field is required.";
+pub const BLANK: &str = "This field may not be blank.";
+pub const NULL: &str = "This field may not be null.";
+pub const NOT_A_STRING: &str = "Not a valid string.";
+pub const INVALID_EMAIL: &str = "Enter a valid email address.";
+
 impl Drop for TestApp {
     fn drop(&mut self) {
         match &self.cleanup {

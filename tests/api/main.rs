@@ -2,16 +2,25 @@
 //! client), each on a fresh SQLite file and a fresh PostgreSQL database.
 
 mod browser;
+mod errors_common;
 mod helpers;
+mod leads_common;
 
 mod admin;
 mod auth;
 mod backup;
 mod concurrency;
-mod errors;
+mod errors_auth;
+mod errors_bodies;
+mod errors_check_order;
+mod errors_fields;
+mod errors_never_5xx;
+mod errors_not_found;
 mod headers;
 mod health;
-mod leads;
+mod leads_crud;
+mod leads_list;
+mod leads_validation;
 mod list_auth;
 mod migrations;
 mod openapi;
