@@ -1,7 +1,7 @@
 //! Leads: lead tracking with Knox-style token authentication.
 //!
-//! [`rocket`] assembles the application from one module per feature; tests
-//! call [`build`] with a figment of their own.
+//! [`build`] assembles the application from one module per feature, over
+//! the configuration it is given (the binary's, or a test's).
 
 pub mod admin;
 pub mod auth;
@@ -28,12 +28,6 @@ use crate::config::Settings;
 use crate::db::{Db, Migrations};
 use crate::leads::CreateQueue;
 use crate::users::hashing::Hasher;
-
-/// The application as configured by Rocket.toml and `ROCKET_*` variables,
-/// with a persisted secret key when none is configured.
-pub fn rocket() -> Rocket<Build> {
-    build(config::figment())
-}
 
 /// The application over an explicit configuration.
 pub fn build(figment: Figment) -> Rocket<Build> {

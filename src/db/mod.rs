@@ -20,7 +20,7 @@ pub use errors::unique_violation;
 pub use migrate::Migrations;
 pub use pool::{DbPool, LiveConn, Reader, Writer};
 pub use postgres::MAX_LIFETIME;
-pub use sql::{contains_pattern, Bind, Sql};
+pub use sql::{Bind, Sql};
 pub use sqlite::{disable_memory_statistics, SqliteDb};
 pub use tx::WriteTx;
 

@@ -177,7 +177,7 @@ impl Sql {
 
 /// A `LIKE` pattern matching `term` anywhere, with `%`, `_` and `\` escaped
 /// (use with `ESCAPE '\'`).
-pub fn contains_pattern(term: &str) -> String {
+fn contains_pattern(term: &str) -> String {
     let mut pattern = String::with_capacity(term.len() + 2);
     pattern.push('%');
     for c in term.chars() {

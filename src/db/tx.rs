@@ -1,9 +1,8 @@
 //! Write transactions that behave the same on both backends.
 
-use rocket::tokio::sync::OwnedMutexGuard;
-use sqlx::{Executor, SqliteConnection};
+use sqlx::Executor;
 
-use super::pool::{LiveConn, PgConn};
+use super::pool::{LiveConn, Writer};
 use super::{Backend, DbPool};
 
 /// A transaction that will write.
@@ -18,7 +17,7 @@ use super::{Backend, DbPool};
 /// writer stays locked until then, and a PostgreSQL connection that cannot
 /// roll back is closed rather than returned to the pool inside a transaction.
 pub struct WriteTx {
-    conn: Option<Backend<OwnedMutexGuard<SqliteConnection>, PgConn>>,
+    conn: Option<Writer>,
 }
 
 impl DbPool {
@@ -98,5 +97,84 @@ impl Drop for WriteTx {
                 }
             }
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::on_db;
+
+    async fn sqlite(name: &str) -> (DbPool, std::path::PathBuf) {
+        let dir = std::env::temp_dir().join(format!(
+            "leads-tx-{name}-{}",
+            crate::auth::token::random_hex(6)
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        let config = rocket_db_pools::Config {
+            url: format!("sqlite://{}", dir.join("tx.db").display()),
+            min_connections: None,
+            max_connections: 2,
+            connect_timeout: 5,
+            idle_timeout: None,
+            extensions: None,
+        };
+        let db = DbPool::connect(&config, None).await.unwrap();
+        on_db!(db.writer().await.unwrap(), |c| c
+            .execute("CREATE TABLE probe (n BIGINT NOT NULL)")
+            .await
+            .map(drop))
+        .unwrap();
+        (db, dir)
+    }
+
+    async fn rows(db: &DbPool) -> i64 {
+        on_db!(db.read().await.unwrap(), |c| sqlx::query_scalar(
+            "SELECT COUNT(*) FROM probe"
+        )
+        .fetch_one(c)
+        .await)
+        .unwrap()
+    }
+
+    #[rocket::async_test]
+    async fn a_dropped_transaction_rolls_back_and_frees_the_writer() {
+        let (db, dir) = sqlite("dropped").await;
+        let mut tx = db.begin_write().await.unwrap();
+        on_db!(tx, |c| c
+            .execute("INSERT INTO probe VALUES (1)")
+            .await
+            .map(drop))
+        .unwrap();
+        drop(tx);
+        // The writer is free again once the rollback has run…
+        let writer = rocket::tokio::time::timeout(Duration::from_secs(5), db.writer()).await;
+        let mut writer = writer.expect("the writer freed").unwrap();
+        // …and it is outside any transaction: this write commits by itself.
+        on_db!(writer, |c| c
+            .execute("INSERT INTO probe VALUES (2)")
+            .await
+            .map(drop))
+        .unwrap();
+        drop(writer);
+        assert_eq!(rows(&db).await, 1, "only the write after the rollback");
+        std::fs::remove_dir_all(dir).ok();
+    }
+
+    #[rocket::async_test]
+    async fn a_committed_transaction_keeps_its_writes() {
+        let (db, dir) = sqlite("committed").await;
+        let mut tx = db.begin_write().await.unwrap();
+        on_db!(tx, |c| c
+            .execute("INSERT INTO probe VALUES (1)")
+            .await
+            .map(drop))
+        .unwrap();
+        assert_eq!(rows(&db).await, 0, "not visible before the commit");
+        tx.commit().await.unwrap();
+        assert_eq!(rows(&db).await, 1);
+        std::fs::remove_dir_all(dir).ok();
     }
 }

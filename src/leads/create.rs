@@ -157,3 +157,111 @@ fn assign(leads: &[NewLead], inserted: Vec<Lead>) -> Vec<Result<Lead, Error>> {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use rocket::futures::future::join_all;
+
+    use super::*;
+    use crate::on_db;
+
+    async fn sqlite_db(name: &str) -> DbPool {
+        let path = std::env::temp_dir().join(format!(
+            "leads-{name}-{}.db",
+            crate::auth::token::random_hex(6)
+        ));
+        let config = rocket_db_pools::Config {
+            url: format!("sqlite://{}", path.display()),
+            min_connections: None,
+            max_connections: 4,
+            connect_timeout: 5,
+            idle_timeout: None,
+            extensions: None,
+        };
+        let db = DbPool::connect(&config, None)
+            .await
+            .expect("a SQLite database");
+        db.migrate().await.expect("migrations");
+        on_db!(db.writer().await.unwrap(), |c| sqlx::query(
+            "INSERT INTO users (id, username, username_key, password, date_joined)
+             VALUES (1, 'owner', 'owner', '!', 0)"
+        )
+        .execute(c)
+        .await
+        .map(drop))
+        .expect("a user");
+        db
+    }
+
+    fn lead(owner: i64, email: &str) -> NewLead {
+        NewLead {
+            draft: LeadDraft {
+                name: "N".into(),
+                email: email.into(),
+                message: String::new(),
+            },
+            owner,
+            created_at: Timestamp::now(),
+        }
+    }
+
+    fn outcome(result: &Result<Lead, Error>) -> &'static str {
+        match result {
+            Ok(_) => "created",
+            Err(Error::Invalid(_)) => "email taken",
+            Err(_) => "failed",
+        }
+    }
+
+    #[rocket::async_test]
+    async fn a_lead_that_fails_fails_alone_in_its_group() {
+        let db = sqlite_db("group-fallback").await;
+        let mut writer = db.writer().await.unwrap();
+        // Owner 2 does not exist: that row breaks the foreign key, which
+        // ON CONFLICT does not absorb, so the group falls back to one by one.
+        let group = vec![
+            lead(1, "a@example.com"),
+            lead(2, "b@example.com"),
+            lead(1, "A@EXAMPLE.COM"),
+            lead(1, "c@example.com"),
+        ];
+        let answers = insert_group(writer.live(), group).await;
+        let outcomes: Vec<_> = answers.iter().map(outcome).collect();
+        assert_eq!(outcomes, ["created", "failed", "email taken", "created"]);
+        assert_eq!(answers[0].as_ref().unwrap().email, "a@example.com");
+        assert_eq!(answers[3].as_ref().unwrap().email, "c@example.com");
+        drop(writer);
+        let count: i64 = on_db!(db.read().await.unwrap(), |c| sqlx::query_scalar(
+            "SELECT COUNT(*) FROM leads"
+        )
+        .fetch_one(c)
+        .await)
+        .unwrap();
+        assert_eq!(count, 2);
+    }
+
+    #[rocket::async_test]
+    async fn concurrent_creates_share_groups_and_each_gets_its_own_answer() {
+        let db = sqlite_db("group-concurrent").await;
+        let queue = CreateQueue::default();
+        // 60 distinct emails, each sent twice in two spellings.
+        let emails: Vec<String> = (0..120)
+            .map(|i| match i % 2 {
+                0 => format!("lead{}@example.com", i / 2),
+                _ => format!("LEAD{}@example.com", i / 2),
+            })
+            .collect();
+        let answers = join_all(emails.iter().map(|e| queue.insert(&db, lead(1, e)))).await;
+        let created: Vec<&Lead> = answers.iter().filter_map(|r| r.as_ref().ok()).collect();
+        assert_eq!(created.len(), 60);
+        let taken = answers.iter().filter(|r| outcome(r) == "email taken");
+        assert_eq!(taken.count(), 60);
+        for (email, answer) in emails.iter().zip(&answers) {
+            if let Ok(lead) = answer {
+                assert_eq!(&lead.email, email, "each caller gets its own lead back");
+            }
+        }
+        let ids: std::collections::HashSet<i64> = created.iter().map(|l| l.id).collect();
+        assert_eq!(ids.len(), 60);
+    }
+}

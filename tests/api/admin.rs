@@ -14,6 +14,7 @@ on_both_backends!(
     the_list_searches_filters_sorts_and_counts,
     bulk_delete_asks_first_and_then_deletes,
     reassign_moves_leads_to_another_owner,
+    editing_a_lead_saves_fields_and_owner_together_or_not_at_all,
     deactivation_revokes_tokens_and_blocks_login_until_reactivated,
     staff_cannot_lock_themselves_out,
     csv_export_round_trips_the_filtered_list,
@@ -289,6 +290,40 @@ async fn reassign_moves_leads_to_another_owner(backend: Backend) {
         count(&app, &format!("leads WHERE owner_id = {to}")).await,
         2
     );
+}
+
+/// A lead's edit page changes its fields and owner in one write: with an
+/// owner that no longer exists, nothing is saved and the form says why.
+async fn editing_a_lead_saves_fields_and_owner_together_or_not_at_all(backend: Backend) {
+    let app = app!(backend);
+    let mut boss = staff_browser(&app, "boss").await;
+    let (token, from) = app.register("from").await;
+    let (_, to) = app.register("to").await;
+    let id = app.create_lead(&token, "Old", "old@example.com").await["id"].clone();
+    let path = format!("/admin/leads/{id}");
+    let csrf = boss.csrf(&app).await;
+    let edit = |owner: i64| {
+        format!("csrf_token={csrf}&name=New&email=new%40example.com&message=Hi&owner={owner}")
+    };
+
+    let (status, html, _) = boss.post_form(&app, &path, &edit(999_999), &[]).await;
+    assert_eq!(status, Status::UnprocessableEntity);
+    assert!(html.contains("There is no such user."), "{html}");
+    let stored = app
+        .texts(&format!(
+            "SELECT name || ' ' || CAST(owner_id AS TEXT) FROM leads WHERE id = {id}"
+        ))
+        .await;
+    assert_eq!(stored, [format!("Old {from}")]);
+
+    let (status, _, _) = boss.post_form(&app, &path, &edit(to), &[]).await;
+    assert_eq!(status, Status::SeeOther);
+    let stored = app
+        .texts(&format!(
+            "SELECT name || ' ' || CAST(owner_id AS TEXT) FROM leads WHERE id = {id}"
+        ))
+        .await;
+    assert_eq!(stored, [format!("New {to}")]);
 }
 
 async fn deactivation_revokes_tokens_and_blocks_login_until_reactivated(backend: Backend) {
