@@ -149,10 +149,9 @@ for b in BACKENDS:
         results.setdefault(target, []).append((name, ok, detail))
 
     if s1 and s3:
-        frac = 0.30 if b == "sqlite" else 0.15
         ratio = s3["rps"] / s1["rps"]
-        check("T1", ratio >= frac and s3["p99"] < 10 and s3["errors_sum"] == 0,
-              f"s3/s1 = {ratio:.0%} (need >= {frac:.0%}), p99 {s3['p99']:.2f} ms (< 10), errors {s3['errors_sum']}")
+        check("T1", ratio >= 0.35 and s3["p99"] < 10 and s3["errors_sum"] == 0,
+              f"s3/s1 = {ratio:.0%} (need >= 35%), p99 {s3['p99']:.2f} ms (< 10), errors {s3['errors_sum']}")
     if s1 and s4:
         ratio = s4["rps"] / s1["rps"]
         ratio_ok = ratio >= 0.20 if b == "sqlite" else True
@@ -165,9 +164,11 @@ for b in BACKENDS:
         check("T3", ratio >= 0.9 and s5["errors_sum"] == 0,
               f"median run {r['run']}: {r['rps']:.1f} logins/s = {ratio:.0%} of {ideal:.1f} "
               f"({meta['cores']} / {hash_ms:.1f} ms of CPU a hash; need >= 90%), errors {s5['errors_sum']}")
-    if s6 and s3:
-        check("T4", s6["p99"] < 3 * s3["p99"],
-              f"p99 {s6['p99']:.2f} ms = {s6['p99'] / s3['p99']:.2f}x quiet {s3['p99']:.2f} ms (need < 3x)")
+    s6l = summary(b, "6L")
+    if s6 and s3 and s6l:
+        check("T4", s6["p99"] <= 3 * s3["p99"] and s6l["p99"] < 500,
+              f"list p99 {s6['p99']:.2f} ms = {s6['p99'] / s3['p99']:.2f}x quiet {s3['p99']:.2f} ms (need <= 3x); "
+              f"logins' own p99 {s6l['p99']:.0f} ms (need < 500)")
     if s7 and s3:
         check("T5", s7["p50"] <= 1.25 * s3["p50"],
               f"p50 {s7['p50']:.2f} ms vs {s3['p50']:.2f} ms = {s7['p50'] / s3['p50'] - 1:+.0%} (need <= +25%)")
@@ -179,8 +180,8 @@ for b in BACKENDS:
 w("## Targets\n")
 w("| target | backend | result | detail |")
 w("|---|---|---|---|")
-DESC = {"T1": "list >= 30%/15% of ceiling, p99 < 10 ms, 0 errors", "T2": "create >= 20% of ceiling (SQLite), 0 errors, no lost leads",
-        "T3": "login >= 90% of cores / hash time", "T4": "mixed p99 < 3x quiet p99",
+DESC = {"T1": "list >= 35% of ceiling, p99 < 10 ms, 0 errors", "T2": "create >= 20% of ceiling (SQLite), 0 errors, no lost leads",
+        "T3": "login >= 90% of cores / hash time", "T4": "mixed list p99 <= 3x quiet, logins' p99 < 500 ms",
         "T5": "1M-lead p50 within 25%", "T6": "peak RSS < 150 MB"}
 failed = []
 for t in sorted(results):

@@ -124,11 +124,9 @@ pub fn figment() -> Figment {
         ))
 }
 
-/// Four connections per core. On SQLite every reader is a thread of ours, and
-/// on PostgreSQL a backend process: past about four per core they only take
-/// turns, and the wait shows in the tail. On 2 cores the listing's p99 under
-/// 64 clients was 7.4-8.7 ms with 8 SQLite readers against 9.3-9.6 ms with
-/// 16, for the same requests/s (bench/).
+/// Four connections per core: on SQLite every reader is a thread of ours, and
+/// on PostgreSQL a backend process; past about four per core they only take
+/// turns, and the wait shows in the tail.
 fn default_pool_size() -> usize {
     4 * std::thread::available_parallelism().map_or(1, |n| n.get())
 }
