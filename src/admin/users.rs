@@ -7,7 +7,7 @@ use rocket_dyn_templates::Template;
 use serde_json::{json, Value};
 
 use crate::db::Db;
-use crate::http::url::encode;
+use crate::listing::{page_links, sort_headers, Query};
 use crate::pages::{PageError, View};
 
 use super::service::{self, AdminUser, UserAction, UserFilters};
@@ -27,24 +27,6 @@ const HEADERS: [(&str, &str); 8] = [
     ("staff", "Staff"),
     ("active", "Active"),
 ];
-
-fn list_url(q: &str, ordering: &str, page: u64) -> String {
-    let mut pairs = Vec::new();
-    if !q.is_empty() {
-        pairs.push(format!("q={}", encode(q)));
-    }
-    if !ordering.is_empty() {
-        pairs.push(format!("ordering={}", encode(ordering)));
-    }
-    if page > 1 {
-        pairs.push(format!("page={page}"));
-    }
-    if pairs.is_empty() {
-        "/admin/users".to_owned()
-    } else {
-        format!("/admin/users?{}", pairs.join("&"))
-    }
-}
 
 fn row(user: &AdminUser, me: i64) -> Value {
     json!({
@@ -71,25 +53,12 @@ async fn list(
     filters: UserFilters,
 ) -> Result<Template, PageError> {
     let page = service::list_users(db, &filters).await?;
-    let q = filters.q.clone().unwrap_or_default();
-    let ordering = filters.ordering.clone().unwrap_or_default();
-    let (sorted, _, descending) = filters.order();
-    let columns: Vec<Value> = HEADERS
-        .iter()
-        .map(|(name, label)| {
-            let active = *name == sorted;
-            let next = if active && !descending {
-                format!("-{name}")
-            } else {
-                name.to_string()
-            };
-            json!({
-                "label": label,
-                "direction": active.then_some(if descending { "descending" } else { "ascending" }),
-                "url": list_url(&q, &next, 1),
-            })
-        })
-        .collect();
+    let links = Query::default()
+        .set("q", filters.q.as_deref())
+        .set("ordering", filters.ordering.as_deref());
+    let columns = sort_headers(&HEADERS, Some(filters.order()), &links, "/admin/users");
+    let page_url = |n: u64| links.clone().page(n).url("/admin/users");
+    let [previous_url, next_url] = page_links(page.page, page.pages, page_url);
     Ok(view.render(
         "admin/users",
         "admin",
@@ -99,11 +68,11 @@ async fn list(
             "total": page.total,
             "page": page.page,
             "pages": page.pages,
-            "previous_url": (page.page > 1).then(|| list_url(&q, &ordering, page.page - 1)),
-            "next_url": (page.page < page.pages).then(|| list_url(&q, &ordering, page.page + 1)),
+            "previous_url": previous_url,
+            "next_url": next_url,
             "columns": columns,
-            "q": q,
-            "here": list_url(&q, &ordering, page.page),
+            "q": filters.q.as_deref().unwrap_or_default(),
+            "here": page_url(page.page),
         }),
     ))
 }

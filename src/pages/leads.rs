@@ -8,11 +8,11 @@ use serde_json::{json, Value};
 
 use crate::auth::Auth;
 use crate::db::Db;
-use crate::http::url::encode;
 use crate::http::Body;
 use crate::leads::list::{ListParams, ListQuery};
 use crate::leads::service::{self, parse_id, Scope};
 use crate::leads::Lead;
+use crate::listing::{page_links, sort_headers, Query};
 
 use super::view::{kept, FormOutcome, PageError, View};
 
@@ -49,24 +49,6 @@ fn row(lead: &Lead) -> Value {
     })
 }
 
-/// `/leads?search=…&ordering=…&page=…` with the given values; empty ones left out.
-fn list_url(search: &str, ordering: &str, page: u64) -> String {
-    let mut params = Vec::new();
-    for (key, value) in [("search", search), ("ordering", ordering)] {
-        if !value.is_empty() {
-            params.push(format!("{key}={}", encode(value)));
-        }
-    }
-    if page > 1 {
-        params.push(format!("page={page}"));
-    }
-    if params.is_empty() {
-        "/leads".to_owned()
-    } else {
-        format!("/leads?{}", params.join("&"))
-    }
-}
-
 #[get("/leads?<params..>")]
 async fn list(auth: Auth, view: View, db: &Db, params: ListParams) -> Result<Template, PageError> {
     let search = params.search.clone().unwrap_or_default();
@@ -87,24 +69,11 @@ async fn list(auth: Auth, view: View, db: &Db, params: ListParams) -> Result<Tem
     let listing = service::list(db, auth.user.id, &query).await?;
     let (page, pages) = listing.page.unwrap_or((1, 1));
 
-    let columns: Vec<Value> = COLUMNS
-        .iter()
-        .map(|(field, label)| {
-            let direction = if ordering == *field {
-                Some("ascending")
-            } else if ordering.strip_prefix('-') == Some(field) {
-                Some("descending")
-            } else {
-                None
-            };
-            let toggled = if direction == Some("ascending") {
-                format!("-{field}")
-            } else {
-                field.to_string()
-            };
-            json!({ "label": label, "direction": direction, "url": list_url(&search, &toggled, 1) })
-        })
-        .collect();
+    let links = Query::default()
+        .set("search", Some(&search))
+        .set("ordering", Some(&ordering));
+    let columns = sort_headers(&COLUMNS, query.order.first().copied(), &links, "/leads");
+    let [previous_url, next_url] = page_links(page, pages, |n| links.clone().page(n).url("/leads"));
 
     Ok(view.render(
         "leads/list",
@@ -117,8 +86,8 @@ async fn list(auth: Auth, view: View, db: &Db, params: ListParams) -> Result<Tem
             "columns": columns,
             "page": page,
             "pages": pages,
-            "previous_url": (page > 1).then(|| list_url(&search, &ordering, page - 1)),
-            "next_url": (page < pages).then(|| list_url(&search, &ordering, page + 1)),
+            "previous_url": previous_url,
+            "next_url": next_url,
         }),
     ))
 }
