@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 use crate::db::{Db, DbPool};
 use crate::http::Body;
 use crate::leads::service::{self as leads, parse_id, Scope};
-use crate::listing::{page_links, sort_headers, Query};
+use crate::listing::{ListNav, Query};
 use crate::pages::{FormOutcome, PageError, View};
 
 use super::service::{self, AdminLead, LeadFilters, PAGE_SIZES};
@@ -104,9 +104,8 @@ async fn list(
     )
     .await?;
     let links = list_query(&filters);
-    let columns = sort_headers(&HEADERS, Some(filters.order()), &links, "/admin/leads");
-    let page_url = |n: u64| links.clone().page(n).url("/admin/leads");
-    let [previous_url, next_url] = page_links(page.page, page.pages, page_url);
+    let (shown, sort) = ((page.page, page.pages), Some(filters.order()));
+    let nav = ListNav::new("/admin/leads", &links, shown, &HEADERS, sort);
     Ok(view.render(
         "admin/leads",
         "admin",
@@ -114,13 +113,7 @@ async fn list(
             "leads": page.leads.iter().map(row).collect::<Vec<_>>(),
             "count": page.count,
             "total": page.total,
-            "page": page.page,
-            "pages": page.pages,
-            "previous_url": previous_url,
-            "next_url": next_url,
-            "first_url": (page.page > 1).then(|| page_url(1)),
-            "last_url": (page.page < page.pages).then(|| page_url(page.pages)),
-            "columns": columns,
+            "nav": nav,
             "filters": {
                 "q": filters.q.clone().unwrap_or_default(),
                 "owner": filters.owner_id(),

@@ -7,7 +7,7 @@ use rocket_dyn_templates::Template;
 use serde_json::{json, Value};
 
 use crate::db::Db;
-use crate::listing::{page_links, sort_headers, Query};
+use crate::listing::{ListNav, Query};
 use crate::pages::{PageError, View};
 
 use super::service::{self, AdminUser, UserAction, UserFilters};
@@ -17,6 +17,7 @@ pub fn routes() -> Vec<Route> {
     routes![list, act]
 }
 
+const PATH: &str = "/admin/users";
 const HEADERS: [(&str, &str); 8] = [
     ("username", "Username"),
     ("email", "Email"),
@@ -56,9 +57,8 @@ async fn list(
     let links = Query::default()
         .set("q", filters.q.as_deref())
         .set("ordering", filters.ordering.as_deref());
-    let columns = sort_headers(&HEADERS, Some(filters.order()), &links, "/admin/users");
-    let page_url = |n: u64| links.clone().page(n).url("/admin/users");
-    let [previous_url, next_url] = page_links(page.page, page.pages, page_url);
+    let (shown, sort) = ((page.page, page.pages), Some(filters.order()));
+    let nav = ListNav::new(PATH, &links, shown, &HEADERS, sort);
     Ok(view.render(
         "admin/users",
         "admin",
@@ -66,13 +66,9 @@ async fn list(
             "users": page.users.iter().map(|u| row(u, staff.0.user.id)).collect::<Vec<_>>(),
             "count": page.count,
             "total": page.total,
-            "page": page.page,
-            "pages": page.pages,
-            "previous_url": previous_url,
-            "next_url": next_url,
-            "columns": columns,
+            "nav": nav,
             "q": filters.q.as_deref().unwrap_or_default(),
-            "here": page_url(page.page),
+            "here": links.page(page.page).url(PATH),
         }),
     ))
 }

@@ -12,7 +12,7 @@ use crate::http::Body;
 use crate::leads::list::{ListParams, ListQuery};
 use crate::leads::service::{self, parse_id, Scope};
 use crate::leads::Lead;
-use crate::listing::{page_links, sort_headers, Query};
+use crate::listing::{ListNav, Query};
 
 use super::view::{kept, FormOutcome, PageError, View};
 
@@ -72,8 +72,8 @@ async fn list(auth: Auth, view: View, db: &Db, params: ListParams) -> Result<Tem
     let links = Query::default()
         .set("search", Some(&search))
         .set("ordering", Some(&ordering));
-    let columns = sort_headers(&COLUMNS, query.order.first().copied(), &links, "/leads");
-    let [previous_url, next_url] = page_links(page, pages, |n| links.clone().page(n).url("/leads"));
+    let current = query.order.first().copied();
+    let nav = ListNav::new("/leads", &links, (page, pages), &COLUMNS, current);
 
     Ok(view.render(
         "leads/list",
@@ -83,11 +83,7 @@ async fn list(auth: Auth, view: View, db: &Db, params: ListParams) -> Result<Tem
             "count": listing.count.unwrap_or(0),
             "search": search,
             "ordering": ordering,
-            "columns": columns,
-            "page": page,
-            "pages": pages,
-            "previous_url": previous_url,
-            "next_url": next_url,
+            "nav": nav,
         }),
     ))
 }
