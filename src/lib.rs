@@ -12,6 +12,7 @@ pub mod error;
 pub mod health;
 pub mod http;
 pub mod leads;
+pub mod listing;
 pub mod openapi;
 pub mod pages;
 pub mod timestamp;

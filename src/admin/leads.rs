@@ -11,9 +11,9 @@ use rocket_dyn_templates::Template;
 use serde_json::{json, Value};
 
 use crate::db::{Db, DbPool};
-use crate::http::url::encode;
 use crate::http::Body;
 use crate::leads::service::{self as leads, parse_id, Scope};
+use crate::listing::{ListNav, Query};
 use crate::pages::{FormOutcome, PageError, View};
 
 use super::service::{self, AdminLead, LeadFilters, PAGE_SIZES};
@@ -32,38 +32,17 @@ const HEADERS: [(&str, &str); 6] = [
     ("created", "Created"),
 ];
 
-/// The list's query string with some parameters changed (empty ones dropped),
-/// so that every link keeps the search, filters, sort and page together.
-fn query_with(filters: &LeadFilters, changes: &[(&str, String)]) -> String {
-    let current = [
-        ("q", filters.q.clone().unwrap_or_default()),
-        ("owner", filters.owner.clone().unwrap_or_default()),
-        (
-            "created_from",
-            filters.created_from.clone().unwrap_or_default(),
-        ),
-        ("created_to", filters.created_to.clone().unwrap_or_default()),
-        ("ordering", filters.ordering.clone().unwrap_or_default()),
-        ("per_page", filters.per_page.clone().unwrap_or_default()),
-        ("page", filters.page.clone().unwrap_or_default()),
-    ];
-    let pairs: Vec<String> = current
-        .iter()
-        .map(|(key, value)| {
-            let value = changes
-                .iter()
-                .find(|(k, _)| k == key)
-                .map_or(value, |(_, v)| v);
-            (key, value)
-        })
-        .filter(|(_, value)| !value.is_empty())
-        .map(|(key, value)| format!("{key}={}", encode(value)))
-        .collect();
-    if pairs.is_empty() {
-        String::new()
-    } else {
-        format!("?{}", pairs.join("&"))
-    }
+/// The list's parameters, in the order its links name them, so that every
+/// link keeps the search, filters, sort and page together.
+fn list_query(filters: &LeadFilters) -> Query {
+    Query::default()
+        .set("q", filters.q.as_deref())
+        .set("owner", filters.owner.as_deref())
+        .set("created_from", filters.created_from.as_deref())
+        .set("created_to", filters.created_to.as_deref())
+        .set("ordering", filters.ordering.as_deref())
+        .set("per_page", filters.per_page.as_deref())
+        .set("page", filters.page.as_deref())
 }
 
 fn row(lead: &AdminLead) -> Value {
@@ -124,26 +103,9 @@ async fn list(
         service::owner_choices(db),
     )
     .await?;
-    let (sorted, _, descending) = filters.order();
-    let columns: Vec<Value> = HEADERS
-        .iter()
-        .map(|(name, label)| {
-            let active = *name == sorted;
-            let next = if active && !descending { format!("-{name}") } else { name.to_string() };
-            json!({
-                "label": label,
-                "direction": active.then_some(if descending { "descending" } else { "ascending" }),
-                "url": format!("/admin/leads{}", query_with(&filters, &[("ordering", next), ("page", String::new())])),
-            })
-        })
-        .collect();
-    let here = format!("/admin/leads{}", query_with(&filters, &[]));
-    let page_url = |n: u64| {
-        format!(
-            "/admin/leads{}",
-            query_with(&filters, &[("page", n.to_string())])
-        )
-    };
+    let links = list_query(&filters);
+    let (shown, sort) = ((page.page, page.pages), Some(filters.order()));
+    let nav = ListNav::new("/admin/leads", &links, shown, &HEADERS, sort);
     Ok(view.render(
         "admin/leads",
         "admin",
@@ -151,13 +113,7 @@ async fn list(
             "leads": page.leads.iter().map(row).collect::<Vec<_>>(),
             "count": page.count,
             "total": page.total,
-            "page": page.page,
-            "pages": page.pages,
-            "previous_url": (page.page > 1).then(|| page_url(page.page - 1)),
-            "next_url": (page.page < page.pages).then(|| page_url(page.page + 1)),
-            "first_url": (page.page > 1).then(|| page_url(1)),
-            "last_url": (page.page < page.pages).then(|| page_url(page.pages)),
-            "columns": columns,
+            "nav": nav,
             "filters": {
                 "q": filters.q.clone().unwrap_or_default(),
                 "owner": filters.owner_id(),
@@ -169,8 +125,8 @@ async fn list(
             "page_sizes": PAGE_SIZES,
             "owner_options": owner_options(&owners, filters.owner_id()),
             "reassign_options": owner_options(&owners, None),
-            "export_url": format!("/admin/leads/export.csv{}", query_with(&filters, &[("page", String::new())])),
-            "here": here,
+            "export_url": links.clone().remove("page").url("/admin/leads/export.csv"),
+            "here": links.url("/admin/leads"),
         }),
     ))
 }
@@ -218,7 +174,7 @@ async fn export(staff: Staff, db: &Db, filters: LeadFilters) -> Csv<TextStream![
     audit(
         &staff.0,
         "export_leads",
-        &format!("filters={:?}", query_with(&filters, &[])),
+        &format!("filters={:?}", list_query(&filters).url("")),
     );
     let body = TextStream! {
         yield "id,name,email,message,owner,created_at\r\n".to_owned();

@@ -9,39 +9,9 @@ use crate::db::{Bind, DbPool, Sql, WriteTx};
 use crate::error::Error;
 use crate::leads::list::search_terms;
 use crate::leads::SEARCH_KEY_MAX;
+use crate::listing::{page_count, page_offset, single_sort, Column, Page, Sort};
 use crate::on_db;
 use crate::timestamp::Timestamp;
-
-/// `name` or `-name` among `columns` (query name, SQL): the column's name,
-/// its SQL and whether descending; unknown names give `default`.
-fn sort_by(
-    asked: Option<&str>,
-    columns: &[(&'static str, &'static str)],
-    default: (&'static str, bool),
-) -> (&'static str, &'static str, bool) {
-    let asked = asked.unwrap_or("");
-    let (name, descending) = match asked.strip_prefix('-') {
-        Some(name) => (name, true),
-        None => (asked, false),
-    };
-    let find = |name: &str| columns.iter().find(|(n, _)| *n == name).copied();
-    match (find(name), find(default.0)) {
-        (Some((name, column)), _) => (name, column, descending),
-        (None, Some((name, column))) => (name, column, default.1),
-        (None, None) => (columns[0].0, columns[0].1, default.1),
-    }
-}
-
-/// The page asked for, from 1 (`last` for the last one); clamped to the list later.
-fn page_number(asked: Option<&str>) -> u64 {
-    match asked {
-        Some("last") => u64::MAX,
-        page => page
-            .and_then(|p| p.parse().ok())
-            .filter(|p| *p > 0)
-            .unwrap_or(1),
-    }
-}
 
 /// The lead list's query string; every part optional, nothing an error.
 #[derive(Clone, Debug, Default, FromForm)]
@@ -59,7 +29,7 @@ pub const PAGE_SIZES: [u64; 4] = [25, 50, 100, 200];
 pub const DEFAULT_PAGE_SIZE: u64 = 50;
 
 /// Sortable columns: (query name, SQL).
-pub const LEAD_COLUMNS: [(&str, &str); 6] = [
+pub const LEAD_COLUMNS: [Column; 6] = [
     ("id", "leads.id"),
     ("name", "leads.name"),
     ("email", "leads.email"),
@@ -106,17 +76,13 @@ impl LeadFilters {
             .unwrap_or(DEFAULT_PAGE_SIZE)
     }
 
-    pub fn page(&self) -> u64 {
-        self.page
-            .as_deref()
-            .and_then(|p| p.parse().ok())
-            .filter(|p| *p > 0)
-            .unwrap_or(1)
+    pub fn page(&self) -> Page {
+        Page::or_first(self.page.as_deref())
     }
 
-    /// The sort column's query name, SQL and direction; newest first by default.
-    pub fn order(&self) -> (&'static str, &'static str, bool) {
-        sort_by(self.ordering.as_deref(), &LEAD_COLUMNS, ("id", true))
+    /// The sort column; newest first by default.
+    pub fn order(&self) -> Sort {
+        single_sort(self.ordering.as_deref(), &LEAD_COLUMNS, "-id")
     }
 
     /// Appends `FROM … WHERE …` for these filters (shared by the count, the
@@ -149,20 +115,20 @@ impl LeadFilters {
     }
 
     fn ordered(&self, sql: &mut Sql) {
-        let (_, column, descending) = self.order();
-        push_order(sql, column, descending);
+        let sort = self.order();
+        push_order(sql, sort.sql, sort.descending);
     }
 
     /// The same order through expressions no index matches, so that the
     /// database filters first and then sorts only the matches, instead of
     /// walking a whole index in order and testing every row it reaches.
     fn ordered_after_filtering(&self, sql: &mut Sql) {
-        let (name, column, descending) = self.order();
-        let expression = match name {
-            "name" | "email" | "message" => format!("({column} || '')"),
-            _ => format!("({column} + 0)"),
+        let sort = self.order();
+        let expression = match sort.name {
+            "name" | "email" | "message" => format!("({} || '')", sort.sql),
+            _ => format!("({} + 0)", sort.sql),
         };
-        push_order(sql, &expression, descending);
+        push_order(sql, &expression, sort.descending);
     }
 
     fn is_search(&self) -> bool {
@@ -222,8 +188,8 @@ async fn matching_page(db: &DbPool, filters: &LeadFilters) -> Result<LeadPage, E
     filters.push_filters(&mut counting, false);
     let count = counting.fetch_count(db).await?;
     let per_page = filters.per_page();
-    let pages = (count.max(0) as u64).div_ceil(per_page).max(1);
-    let page = filters.page().min(pages);
+    let pages = page_count(count, per_page);
+    let page = filters.page().clamped(pages);
 
     // A deferred join: the page's ids come from the leads table and its
     // indexes alone (deep offsets walk an index, not a join); only those
@@ -237,7 +203,7 @@ async fn matching_page(db: &DbPool, filters: &LeadFilters) -> Result<LeadPage, E
     sql.push(" LIMIT ");
     sql.bind(Bind::Int(per_page as i64));
     sql.push(" OFFSET ");
-    sql.bind(Bind::Int(((page - 1) * per_page) as i64));
+    sql.bind(Bind::Int(page_offset(page, per_page) as i64));
     sql.push(")");
     filters.ordered(&mut sql);
     let leads = sql.fetch_all(db).await?;
@@ -262,11 +228,11 @@ struct Counted {
 /// a window over the same query that picks the page. `None` when the page
 /// is past the end (or `last`): the caller then counts first and clamps.
 async fn searched_page(db: &DbPool, filters: &LeadFilters) -> Result<Option<LeadPage>, Error> {
-    let (per_page, page) = (filters.per_page(), filters.page());
-    let Some(offset) = (page - 1)
-        .checked_mul(per_page)
-        .and_then(|o| i64::try_from(o).ok())
-    else {
+    let per_page = filters.per_page();
+    let Page::Number(page) = filters.page() else {
+        return Ok(None);
+    };
+    let Ok(offset) = i64::try_from(page_offset(page, per_page)) else {
         return Ok(None);
     };
     let mut sql = Sql::new(LEAD_SELECT);
@@ -290,7 +256,7 @@ async fn searched_page(db: &DbPool, filters: &LeadFilters) -> Result<Option<Lead
         None if page == 1 => 0,
         None => return Ok(None),
     };
-    let pages = (count.max(0) as u64).div_ceil(per_page).max(1);
+    let pages = page_count(count, per_page);
     let leads = rows.into_iter().map(|row| row.lead).collect();
     Ok(Some(LeadPage {
         leads,
@@ -384,7 +350,7 @@ pub struct UserFilters {
     pub page: Option<String>,
 }
 
-pub const USER_COLUMNS: [(&str, &str); 8] = [
+pub const USER_COLUMNS: [Column; 8] = [
     ("username", "users.username_key"),
     ("email", "users.email"),
     ("leads", "lead_count"),
@@ -397,12 +363,12 @@ pub const USER_COLUMNS: [(&str, &str); 8] = [
 pub const USERS_PER_PAGE: u64 = 50;
 
 impl UserFilters {
-    pub fn order(&self) -> (&'static str, &'static str, bool) {
-        sort_by(self.ordering.as_deref(), &USER_COLUMNS, ("username", false))
+    pub fn order(&self) -> Sort {
+        single_sort(self.ordering.as_deref(), &USER_COLUMNS, "username")
     }
 
-    pub fn page(&self) -> u64 {
-        page_number(self.page.as_deref())
+    pub fn page(&self) -> Page {
+        Page::or_first(self.page.as_deref())
     }
 }
 
@@ -428,8 +394,8 @@ pub async fn list_users(db: &DbPool, filters: &UserFilters) -> Result<UserPage, 
     let total = Sql::new("SELECT CAST(COUNT(*) AS BIGINT) FROM users")
         .fetch_count(db)
         .await?;
-    let pages = (count.max(0) as u64).div_ceil(USERS_PER_PAGE).max(1);
-    let page = filters.page().min(pages);
+    let pages = page_count(count, USERS_PER_PAGE);
+    let page = filters.page().clamped(pages);
 
     let mut sql = Sql::new(
         "SELECT users.id, users.username, users.email, users.is_staff, users.is_active, \
@@ -446,14 +412,15 @@ pub async fn list_users(db: &DbPool, filters: &UserFilters) -> Result<UserPage, 
     sql.bind(Bind::Int(Timestamp::now().0));
     sql.push(" GROUP BY user_id) AS token_counts ON token_counts.user_id = users.id");
     searched(&mut sql);
-    let (_, column, descending) = filters.order();
-    let direction = if descending { "DESC" } else { "ASC" };
+    let sort = filters.order();
+    let direction = if sort.descending { "DESC" } else { "ASC" };
     sql.push(&format!(
-        " ORDER BY {column} {direction}, users.id {direction} LIMIT "
+        " ORDER BY {} {direction}, users.id {direction} LIMIT ",
+        sort.sql
     ));
     sql.bind(Bind::Int(USERS_PER_PAGE as i64));
     sql.push(" OFFSET ");
-    sql.bind(Bind::Int(((page - 1) * USERS_PER_PAGE) as i64));
+    sql.bind(Bind::Int(page_offset(page, USERS_PER_PAGE) as i64));
     let users = sql.fetch_all(db).await?;
     Ok(UserPage {
         users,

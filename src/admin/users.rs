@@ -7,7 +7,7 @@ use rocket_dyn_templates::Template;
 use serde_json::{json, Value};
 
 use crate::db::Db;
-use crate::http::url::encode;
+use crate::listing::{ListNav, Query};
 use crate::pages::{PageError, View};
 
 use super::service::{self, AdminUser, UserAction, UserFilters};
@@ -17,6 +17,7 @@ pub fn routes() -> Vec<Route> {
     routes![list, act]
 }
 
+const PATH: &str = "/admin/users";
 const HEADERS: [(&str, &str); 8] = [
     ("username", "Username"),
     ("email", "Email"),
@@ -27,24 +28,6 @@ const HEADERS: [(&str, &str); 8] = [
     ("staff", "Staff"),
     ("active", "Active"),
 ];
-
-fn list_url(q: &str, ordering: &str, page: u64) -> String {
-    let mut pairs = Vec::new();
-    if !q.is_empty() {
-        pairs.push(format!("q={}", encode(q)));
-    }
-    if !ordering.is_empty() {
-        pairs.push(format!("ordering={}", encode(ordering)));
-    }
-    if page > 1 {
-        pairs.push(format!("page={page}"));
-    }
-    if pairs.is_empty() {
-        "/admin/users".to_owned()
-    } else {
-        format!("/admin/users?{}", pairs.join("&"))
-    }
-}
 
 fn row(user: &AdminUser, me: i64) -> Value {
     json!({
@@ -71,25 +54,11 @@ async fn list(
     filters: UserFilters,
 ) -> Result<Template, PageError> {
     let page = service::list_users(db, &filters).await?;
-    let q = filters.q.clone().unwrap_or_default();
-    let ordering = filters.ordering.clone().unwrap_or_default();
-    let (sorted, _, descending) = filters.order();
-    let columns: Vec<Value> = HEADERS
-        .iter()
-        .map(|(name, label)| {
-            let active = *name == sorted;
-            let next = if active && !descending {
-                format!("-{name}")
-            } else {
-                name.to_string()
-            };
-            json!({
-                "label": label,
-                "direction": active.then_some(if descending { "descending" } else { "ascending" }),
-                "url": list_url(&q, &next, 1),
-            })
-        })
-        .collect();
+    let links = Query::default()
+        .set("q", filters.q.as_deref())
+        .set("ordering", filters.ordering.as_deref());
+    let (shown, sort) = ((page.page, page.pages), Some(filters.order()));
+    let nav = ListNav::new(PATH, &links, shown, &HEADERS, sort);
     Ok(view.render(
         "admin/users",
         "admin",
@@ -97,13 +66,9 @@ async fn list(
             "users": page.users.iter().map(|u| row(u, staff.0.user.id)).collect::<Vec<_>>(),
             "count": page.count,
             "total": page.total,
-            "page": page.page,
-            "pages": page.pages,
-            "previous_url": (page.page > 1).then(|| list_url(&q, &ordering, page.page - 1)),
-            "next_url": (page.page < page.pages).then(|| list_url(&q, &ordering, page.page + 1)),
-            "columns": columns,
-            "q": q,
-            "here": list_url(&q, &ordering, page.page),
+            "nav": nav,
+            "q": filters.q.as_deref().unwrap_or_default(),
+            "here": links.page(page.page).url(PATH),
         }),
     ))
 }

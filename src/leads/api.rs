@@ -12,6 +12,7 @@ use crate::error::Error;
 use crate::http::methods::{with_fallbacks, Access};
 use crate::http::url::RequestUrl;
 use crate::http::Body;
+use crate::listing::page_links;
 
 use super::list::{ListParams, ListQuery, Paging};
 use super::service::{self, parse_id, Listing, Scope};
@@ -55,28 +56,24 @@ fn render_listing(listing: Listing, paging: &Paging, url: &RequestUrl) -> ListBo
     let Some(count) = listing.count else {
         return ListBody::Bare(listing.leads);
     };
-    let (next, previous) = match (*paging, listing.page) {
+    let [previous, next] = match (*paging, listing.page) {
         (Paging::Page { .. }, Some((number, pages))) => {
-            let page = |n: u64| url.with_params(&[("page", (n > 1).then(|| n.to_string()))]);
-            (
-                (number < pages).then(|| page(number + 1)),
-                (number > 1).then(|| page(number - 1)),
-            )
+            page_links(number, pages, |n| url.with(|query| query.page(n)))
         }
         (Paging::Window { limit, offset }, _) => {
             let window = |offset: u64| {
-                url.with_params(&[
-                    ("limit", Some(limit.to_string())),
-                    ("offset", (offset > 0).then(|| offset.to_string())),
-                ])
+                url.with(|query| {
+                    let offset = (offset > 0).then_some(offset);
+                    query.set("limit", Some(limit)).set("offset", offset)
+                })
             };
             let more = offset.saturating_add(limit) < u64::try_from(count).unwrap_or(0);
-            (
-                more.then(|| window(offset + limit)),
+            [
                 (offset > 0).then(|| window(offset.saturating_sub(limit))),
-            )
+                more.then(|| window(offset + limit)),
+            ]
         }
-        _ => (None, None),
+        _ => [None, None],
     };
     ListBody::Page {
         count,

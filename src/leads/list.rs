@@ -5,6 +5,7 @@ use rocket::form::{self, DataField, FromForm, ValueField};
 
 use crate::db::Sql;
 use crate::error::Error;
+use crate::listing::{parse_sort, Column, Page, Sort};
 
 /// The query string as sent; [`ListQuery::parse`] interprets it.
 #[derive(Debug, Default)]
@@ -46,46 +47,15 @@ impl<'r> FromForm<'r> for ListParams {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum Column {
-    Id,
-    Name,
-    Email,
-    Message,
-    CreatedAt,
-    Owner,
-}
-
-impl Column {
-    fn parse(field: &str) -> Option<Self> {
-        Some(match field {
-            "id" => Column::Id,
-            "name" => Column::Name,
-            "email" => Column::Email,
-            "message" => Column::Message,
-            "created_at" => Column::CreatedAt,
-            "owner" => Column::Owner,
-            _ => return None,
-        })
-    }
-
-    fn sql(self) -> &'static str {
-        match self {
-            Column::Id => "id",
-            Column::Name => "name",
-            Column::Email => "email",
-            Column::Message => "message",
-            Column::CreatedAt => "created_at",
-            Column::Owner => "owner_id",
-        }
-    }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum Page {
-    Number(u64),
-    Last,
-}
+/// The columns `?ordering=` may name, and the SQL each sorts by.
+const COLUMNS: [Column; 6] = [
+    ("id", "id"),
+    ("name", "name"),
+    ("email", "email"),
+    ("message", "message"),
+    ("created_at", "created_at"),
+    ("owner", "owner_id"),
+];
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Paging {
@@ -100,7 +70,7 @@ pub enum Paging {
 #[derive(Clone, Debug)]
 pub struct ListQuery {
     pub terms: Vec<String>,
-    pub order: Vec<(Column, bool)>,
+    pub order: Vec<Sort>,
     pub paging: Paging,
 }
 
@@ -129,20 +99,7 @@ impl ListQuery {
     pub fn parse(params: &ListParams, page_size: u64) -> Result<Self, Error> {
         let terms = search_terms(params.search.as_deref());
 
-        let mut order: Vec<(Column, bool)> = Vec::new();
-        for field in params.ordering.as_deref().unwrap_or("").split(',') {
-            let field = field.trim();
-            let (name, descending) = match field.strip_prefix('-') {
-                Some(name) => (name, true),
-                None => (field, false),
-            };
-            // Unknown fields are ignored, as DRF's OrderingFilter does.
-            if let Some(column) = Column::parse(name) {
-                if !order.iter().any(|(c, _)| *c == column) {
-                    order.push((column, descending));
-                }
-            }
-        }
+        let order = parse_sort(params.ordering.as_deref().unwrap_or(""), &COLUMNS);
 
         let present = |v: &Option<String>| v.as_deref().is_some_and(|s| !s.is_empty());
         let paging = if present(&params.limit) || present(&params.offset) {
@@ -155,12 +112,8 @@ impl ListQuery {
                     .unwrap_or(0),
             }
         } else if let Some(page) = params.page.as_deref().filter(|s| !s.is_empty()) {
-            let page = match page {
-                "last" => Page::Last,
-                number => Page::Number(positive(Some(number)).ok_or(Error::InvalidPage)?),
-            };
             Paging::Page {
-                page,
+                page: Page::parse(page).ok_or(Error::InvalidPage)?,
                 size: page_size,
             }
         } else {
@@ -188,15 +141,12 @@ impl ListQuery {
         let mut clauses: Vec<String> = self
             .order
             .iter()
-            .map(|(column, descending)| {
-                format!(
-                    "{} {}",
-                    column.sql(),
-                    if *descending { "DESC" } else { "ASC" }
-                )
+            .map(|sort| {
+                let direction = if sort.descending { "DESC" } else { "ASC" };
+                format!("{} {direction}", sort.sql)
             })
             .collect();
-        if !self.order.iter().any(|(c, _)| *c == Column::Id) {
+        if !self.order.iter().any(|sort| sort.name == "id") {
             clauses.push("id ASC".into());
         }
         clauses.join(", ")

@@ -2,12 +2,13 @@
 
 use crate::db::{unique_violation, Bind, DbPool, Sql};
 use crate::error::{Error, FieldErrors};
+use crate::listing::{page_count, page_offset};
 use crate::on_db;
 use crate::timestamp::Timestamp;
 use crate::validation::{case_key, Input};
 
 use super::create::{CreateQueue, NewLead};
-use super::list::{ListQuery, Page, Paging};
+use super::list::{ListQuery, Paging};
 use super::{Lead, LeadPatch, EMAIL_TAKEN};
 
 /// One page (or all) of a list, with what pagination links need.
@@ -39,13 +40,9 @@ pub async fn list(db: &DbPool, owner: i64, query: &ListQuery) -> Result<Listing,
     let (limit, offset, page) = match (query.paging, count) {
         (Paging::Window { limit, offset }, _) => (Some(limit), offset, None),
         (Paging::Page { page, size }, Some(count)) => {
-            let pages = (count.max(0) as u64).div_ceil(size).max(1);
-            let number = match page {
-                Page::Last => pages,
-                Page::Number(n) if n <= pages => n,
-                Page::Number(_) => return Err(Error::InvalidPage),
-            };
-            (Some(size), (number - 1) * size, Some((number, pages)))
+            let pages = page_count(count, size);
+            let number = page.within(pages).ok_or(Error::InvalidPage)?;
+            (Some(size), page_offset(number, size), Some((number, pages)))
         }
         _ => (None, 0, None),
     };

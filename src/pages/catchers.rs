@@ -9,13 +9,13 @@ use serde_json::json;
 
 use crate::auth::csrf::CsrfKey;
 use crate::auth::guard::Conclusion;
-use crate::http::url::encode;
+use crate::listing::Query;
 
 /// Anonymous visitors of a page that needs a login go to the login page,
 /// and come back afterwards.
 #[catch(401)]
 fn login_required(req: &Request<'_>) -> Redirect {
-    Redirect::to(format!("/login?next={}", encode(&req.uri().to_string())))
+    Redirect::to(Query::default().set("next", Some(req.uri())).url("/login"))
 }
 
 #[catch(default)]

@@ -8,11 +8,11 @@ use serde_json::{json, Value};
 
 use crate::auth::Auth;
 use crate::db::Db;
-use crate::http::url::encode;
 use crate::http::Body;
 use crate::leads::list::{ListParams, ListQuery};
 use crate::leads::service::{self, parse_id, Scope};
 use crate::leads::{CreateQueue, Lead};
+use crate::listing::{ListNav, Query};
 
 use super::view::{kept, FormOutcome, PageError, View};
 
@@ -49,24 +49,6 @@ fn row(lead: &Lead) -> Value {
     })
 }
 
-/// `/leads?search=…&ordering=…&page=…` with the given values; empty ones left out.
-fn list_url(search: &str, ordering: &str, page: u64) -> String {
-    let mut params = Vec::new();
-    for (key, value) in [("search", search), ("ordering", ordering)] {
-        if !value.is_empty() {
-            params.push(format!("{key}={}", encode(value)));
-        }
-    }
-    if page > 1 {
-        params.push(format!("page={page}"));
-    }
-    if params.is_empty() {
-        "/leads".to_owned()
-    } else {
-        format!("/leads?{}", params.join("&"))
-    }
-}
-
 #[get("/leads?<params..>")]
 async fn list(auth: Auth, view: View, db: &Db, params: ListParams) -> Result<Template, PageError> {
     let search = params.search.clone().unwrap_or_default();
@@ -87,24 +69,11 @@ async fn list(auth: Auth, view: View, db: &Db, params: ListParams) -> Result<Tem
     let listing = service::list(db, auth.user.id, &query).await?;
     let (page, pages) = listing.page.unwrap_or((1, 1));
 
-    let columns: Vec<Value> = COLUMNS
-        .iter()
-        .map(|(field, label)| {
-            let direction = if ordering == *field {
-                Some("ascending")
-            } else if ordering.strip_prefix('-') == Some(field) {
-                Some("descending")
-            } else {
-                None
-            };
-            let toggled = if direction == Some("ascending") {
-                format!("-{field}")
-            } else {
-                field.to_string()
-            };
-            json!({ "label": label, "direction": direction, "url": list_url(&search, &toggled, 1) })
-        })
-        .collect();
+    let links = Query::default()
+        .set("search", Some(&search))
+        .set("ordering", Some(&ordering));
+    let current = query.order.first().copied();
+    let nav = ListNav::new("/leads", &links, (page, pages), &COLUMNS, current);
 
     Ok(view.render(
         "leads/list",
@@ -114,11 +83,7 @@ async fn list(auth: Auth, view: View, db: &Db, params: ListParams) -> Result<Tem
             "count": listing.count.unwrap_or(0),
             "search": search,
             "ordering": ordering,
-            "columns": columns,
-            "page": page,
-            "pages": pages,
-            "previous_url": (page > 1).then(|| list_url(&search, &ordering, page - 1)),
-            "next_url": (page < pages).then(|| list_url(&search, &ordering, page + 1)),
+            "nav": nav,
         }),
     ))
 }
