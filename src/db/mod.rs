@@ -16,6 +16,7 @@ mod sql;
 mod sqlite;
 mod tx;
 
+pub use conns::{ConnPool, Recycle};
 pub use errors::unique_violation;
 pub use migrate::Migrations;
 pub use pool::{DbPool, LiveConn, Reader, Writer};

@@ -7,5 +7,5 @@ pub mod list;
 mod model;
 pub mod service;
 
-pub use create::CreateQueue;
+pub use create::{CreateQueue, NewLead};
 pub use model::{Lead, LeadDraft, LeadPatch, EMAIL_TAKEN, SEARCH_KEY_MAX};
