@@ -6,9 +6,8 @@ use std::net::IpAddr;
 use sqlx::{ColumnIndex, Decode, FromRow, Row, Type};
 
 use crate::config::Settings;
-use crate::db::{Backend, Bind, DbPool, Sql, WriteTx};
+use crate::db::{Backend, DbPool, Sql, WriteTx};
 use crate::error::{Error, FieldErrors};
-use crate::on_db;
 use crate::timestamp::Timestamp;
 use crate::users::hashing::Hasher;
 use crate::users::service::{self as users, Credentials};
@@ -90,7 +89,7 @@ async fn look_up(db: &DbPool, check: &Check<'_>, username: &str) -> Result<Looku
         ", {}, password FROM (SELECT 1) AS one LEFT JOIN users ON users.username_key = ",
         User::COLUMNS
     ));
-    sql.bind(Bind::Text(case_key(username)));
+    sql.bind(case_key(username));
     Ok(sql.fetch_one(db).await?)
 }
 
@@ -144,7 +143,7 @@ async fn store(
             " FROM over WHERE by_user IS NULL AND by_ip IS NULL RETURNING user_id), \
              login AS (UPDATE users SET last_login = ",
         );
-        sql.bind(Bind::Int(record.now.0));
+        sql.bind(record.now);
         sql.push(" WHERE id IN (SELECT user_id FROM issued)) SELECT by_user, by_ip FROM over");
         let over = sql.fetch_one_on(db.writer().await?.live()).await?;
         return check.verdict(over);
@@ -166,14 +165,13 @@ async fn store(
 }
 
 async fn live_token_count(tx: &mut WriteTx, user_id: i64) -> Result<i64, Error> {
-    Ok(on_db!(tx, |c| {
-        sqlx::query_scalar(
-            "SELECT CAST(COUNT(*) AS BIGINT) FROM auth_tokens
-             WHERE user_id = $1 AND (expiry IS NULL OR expiry > $2)",
-        )
-        .bind(user_id)
-        .bind(Timestamp::now())
-        .fetch_one(c)
-        .await
-    })?)
+    let count: (i64,) = Sql::new(
+        "SELECT CAST(COUNT(*) AS BIGINT) FROM auth_tokens
+         WHERE user_id = $1 AND (expiry IS NULL OR expiry > $2)",
+    )
+    .arg(user_id)
+    .arg(Timestamp::now())
+    .fetch_one_on(tx.live())
+    .await?;
+    Ok(count.0)
 }

@@ -4,9 +4,8 @@
 use serde::Serialize;
 
 use crate::config::Settings;
-use crate::db::{Bind, DbPool, Sql};
+use crate::db::{DbPool, Sql};
 use crate::error::Error;
-use crate::on_db;
 use crate::timestamp::Timestamp;
 use crate::users::hashing::Hasher;
 use crate::users::{service as users, User};
@@ -108,15 +107,15 @@ impl<'a> TokenRecord<'a> {
         sql.push(
             "INSERT INTO auth_tokens (digest, token_key, user_id, created, expiry, last_used, client) SELECT ",
         );
-        let now = sql.placeholder_for(Bind::Int(self.now.0));
+        let now = sql.placeholder_for(self.now);
         let values = [
-            sql.placeholder_for(Bind::Text(self.new.digest.clone())),
-            sql.placeholder_for(Bind::Text(self.new.token_key.clone())),
-            sql.placeholder_for(Bind::Int(self.user_id)),
+            sql.placeholder_for(self.new.digest.as_str()),
+            sql.placeholder_for(self.new.token_key.as_str()),
+            sql.placeholder_for(self.user_id),
             now.clone(),
-            sql.placeholder_for(Bind::MaybeInt(self.expiry.map(|t| t.0))),
+            sql.placeholder_for(self.expiry),
             now,
-            sql.placeholder_for(Bind::Text(self.client.to_owned())),
+            sql.placeholder_for(self.client),
         ];
         sql.push(&values.join(", "));
     }
@@ -142,17 +141,15 @@ pub async fn authenticate(
     settings: &Settings,
     presented: &str,
 ) -> Result<Auth, Error> {
-    let candidates: Vec<Candidate> = on_db!(db.read().await?, |c| {
-        sqlx::query_as(
-            "SELECT digest, created, expiry, last_used,
-                    id, username, email, is_staff, is_active, date_joined, last_login
-             FROM auth_tokens JOIN users ON users.id = auth_tokens.user_id
-             WHERE token_key = $1",
-        )
-        .bind(token::token_key(presented))
-        .fetch_all(c)
-        .await
-    })?;
+    let candidates: Vec<Candidate> = Sql::new(
+        "SELECT digest, created, expiry, last_used,
+                id, username, email, is_staff, is_active, date_joined, last_login
+         FROM auth_tokens JOIN users ON users.id = auth_tokens.user_id
+         WHERE token_key = $1",
+    )
+    .arg(token::token_key(presented))
+    .fetch_all(db)
+    .await?;
 
     let now = Timestamp::now();
     let digest = token::digest(presented);
@@ -203,42 +200,29 @@ async fn touch(
     // Only if no one has written it since it was read: concurrent requests
     // with one token all read the same `last_used`, and would otherwise each
     // write the row in turn.
-    on_db!(db.writer().await?, |c| {
-        sqlx::query(
-            "UPDATE auth_tokens SET last_used = $1, expiry = $2 \
-             WHERE digest = $3 AND last_used = $4",
-        )
-        .bind(now)
-        .bind(expiry)
-        .bind(&token.digest)
-        .bind(token.last_used)
-        .execute(c)
-        .await
-        .map(drop)
-    })?;
+    Sql::new(
+        "UPDATE auth_tokens SET last_used = $1, expiry = $2 WHERE digest = $3 AND last_used = $4",
+    )
+    .arg(now)
+    .arg(expiry)
+    .arg(token.digest.as_str())
+    .arg(token.last_used)
+    .execute(db)
+    .await?;
     Ok(())
 }
 
 pub async fn revoke(db: &DbPool, digest: &str) -> Result<(), Error> {
-    on_db!(db.writer().await?, |c| {
-        sqlx::query("DELETE FROM auth_tokens WHERE digest = $1")
-            .bind(digest)
-            .execute(c)
-            .await
-            .map(drop)
-    })?;
+    Sql::new("DELETE FROM auth_tokens WHERE digest = $1")
+        .arg(digest)
+        .execute(db)
+        .await?;
     Ok(())
 }
 
 pub async fn revoke_all(db: &DbPool, user_id: i64) -> Result<u64, Error> {
-    let done = on_db!(db.writer().await?, |c| {
-        sqlx::query("DELETE FROM auth_tokens WHERE user_id = $1")
-            .bind(user_id)
-            .execute(c)
-            .await
-            .map(|r| r.rows_affected())
-    })?;
-    Ok(done)
+    let sql = Sql::new("DELETE FROM auth_tokens WHERE user_id = $1").arg(user_id);
+    Ok(sql.execute(db).await?)
 }
 
 /// Revokes the caller's token(s) with this key; 404 when there is none.
@@ -247,14 +231,11 @@ pub async fn revoke_by_key(db: &DbPool, user_id: i64, token_key: &str) -> Result
     if token_key.contains('\0') {
         return Err(Error::NotFound);
     }
-    let removed = on_db!(db.writer().await?, |c| {
-        sqlx::query("DELETE FROM auth_tokens WHERE user_id = $1 AND token_key = $2")
-            .bind(user_id)
-            .bind(token_key)
-            .execute(c)
-            .await
-            .map(|r| r.rows_affected())
-    })?;
+    let removed = Sql::new("DELETE FROM auth_tokens WHERE user_id = $1 AND token_key = $2")
+        .arg(user_id)
+        .arg(token_key)
+        .execute(db)
+        .await?;
     if removed == 0 {
         Err(Error::NotFound)
     } else {
@@ -268,17 +249,15 @@ pub async fn live_tokens(
     user_id: i64,
     current_digest: &str,
 ) -> Result<Vec<TokenInfo>, Error> {
-    let mut tokens: Vec<TokenInfo> = on_db!(db.read().await?, |c| {
-        sqlx::query_as(
-            "SELECT token_key, client, created, last_used, expiry, digest FROM auth_tokens
-             WHERE user_id = $1 AND (expiry IS NULL OR expiry > $2)
-             ORDER BY created DESC, token_key",
-        )
-        .bind(user_id)
-        .bind(Timestamp::now())
-        .fetch_all(c)
-        .await
-    })?;
+    let mut tokens: Vec<TokenInfo> = Sql::new(
+        "SELECT token_key, client, created, last_used, expiry, digest FROM auth_tokens
+         WHERE user_id = $1 AND (expiry IS NULL OR expiry > $2)
+         ORDER BY created DESC, token_key",
+    )
+    .arg(user_id)
+    .arg(Timestamp::now())
+    .fetch_all(db)
+    .await?;
     for token in &mut tokens {
         token.current = token::digests_match(&token.digest, current_digest);
     }
@@ -287,14 +266,9 @@ pub async fn live_tokens(
 
 /// Deletes every expired token (the `cleartokens` command); returns how many.
 pub async fn purge_expired(db: &DbPool) -> Result<u64, Error> {
-    let removed = on_db!(db.writer().await?, |c| {
-        sqlx::query("DELETE FROM auth_tokens WHERE expiry IS NOT NULL AND expiry <= $1")
-            .bind(Timestamp::now())
-            .execute(c)
-            .await
-            .map(|r| r.rows_affected())
-    })?;
-    Ok(removed)
+    let sql = Sql::new("DELETE FROM auth_tokens WHERE expiry IS NOT NULL AND expiry <= $1")
+        .arg(Timestamp::now());
+    Ok(sql.execute(db).await?)
 }
 
 /// Revokes every token of the user but the one in use ("sign out everywhere else").
@@ -304,11 +278,9 @@ pub async fn revoke_others(db: &DbPool, user_id: i64, keep_digest: &str) -> Resu
 
 /// Deletes the user's tokens but one.
 fn others(user_id: i64, keep_digest: &str) -> Sql {
-    let mut sql = Sql::new("DELETE FROM auth_tokens WHERE user_id = ");
-    sql.bind(Bind::Int(user_id));
-    sql.push(" AND digest <> ");
-    sql.bind(Bind::Text(keep_digest.to_owned()));
-    sql
+    Sql::new("DELETE FROM auth_tokens WHERE user_id = $1 AND digest <> $2")
+        .arg(user_id)
+        .arg(keep_digest)
 }
 
 pub const WRONG_OLD_PASSWORD: &str =

@@ -14,7 +14,6 @@ use std::net::IpAddr;
 use crate::config::Settings;
 use crate::db::{Bind, DbPool, Sql};
 use crate::error::Error;
-use crate::on_db;
 use crate::timestamp::Timestamp;
 use crate::validation::case_key;
 
@@ -85,23 +84,20 @@ impl Throttle {
         let now = Timestamp::now();
         let since = now.minus_seconds(self.window_seconds);
         // One hold of the writer for both statements.
-        on_db!(db.writer().await?, |c| {
-            sqlx::query(
-                "INSERT INTO login_failures (client_ip, username_key, failed_at) \
-                 VALUES ($1, $2, $3)",
-            )
-            .bind(&attempt.client_ip)
-            .bind(&attempt.username_key)
-            .bind(now)
-            .execute(&mut *c)
+        let mut writer = db.writer().await?;
+        Sql::new(
+            "INSERT INTO login_failures (client_ip, username_key, failed_at) VALUES ($1, $2, $3)",
+        )
+        .arg(attempt.client_ip.as_str())
+        .arg(attempt.username_key.as_str())
+        .arg(now)
+        .execute_on(writer.live())
+        .await?;
+        Sql::new("DELETE FROM login_failures WHERE client_ip = $1 AND failed_at <= $2")
+            .arg(attempt.client_ip.as_str())
+            .arg(since)
+            .execute_on(writer.live())
             .await?;
-            sqlx::query("DELETE FROM login_failures WHERE client_ip = $1 AND failed_at <= $2")
-                .bind(&attempt.client_ip)
-                .bind(since)
-                .execute(c)
-                .await
-                .map(drop)
-        })?;
         Ok(())
     }
 }
@@ -131,9 +127,9 @@ impl Check<'_> {
         // A disabled limit asks for a row past any there can be.
         let offset = |limit: Option<i64>| Bind::Int(limit.map_or(i64::MAX, |n| n - 1));
         let since = self.now.minus_seconds(self.throttle.window_seconds);
-        let ip = sql.placeholder_for(Bind::Text(self.attempt.client_ip.clone()));
-        let since = sql.placeholder_for(Bind::Int(since.0));
-        let username = sql.placeholder_for(Bind::Text(self.attempt.username_key.clone()));
+        let ip = sql.placeholder_for(self.attempt.client_ip.as_str());
+        let since = sql.placeholder_for(since);
+        let username = sql.placeholder_for(self.attempt.username_key.as_str());
         let user_offset = sql.placeholder_for(offset(self.throttle.per_user));
         let ip_offset = sql.placeholder_for(offset(self.throttle.per_ip));
         sql.push(&format!(
@@ -175,11 +171,6 @@ impl Check<'_> {
 /// Deletes every failure older than the window; returns how many.
 pub async fn purge(db: &DbPool, settings: &Settings) -> Result<u64, Error> {
     let since = Timestamp::now().minus_seconds(settings.login_throttle_window);
-    Ok(on_db!(db.writer().await?, |c| {
-        sqlx::query("DELETE FROM login_failures WHERE failed_at <= $1")
-            .bind(since)
-            .execute(c)
-            .await
-            .map(|done| done.rows_affected())
-    })?)
+    let sql = Sql::new("DELETE FROM login_failures WHERE failed_at <= $1").arg(since);
+    Ok(sql.execute(db).await?)
 }

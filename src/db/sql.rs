@@ -7,6 +7,7 @@ use sqlx::FromRow;
 
 use super::{DbPool, LiveConn, Reader};
 use crate::on_db;
+use crate::timestamp::Timestamp;
 
 /// `query` with every bind applied; expanded per backend inside `on_db!`.
 macro_rules! bound {
@@ -16,6 +17,7 @@ macro_rules! bound {
             query = match bind {
                 Bind::Int(v) => query.bind(*v),
                 Bind::MaybeInt(v) => query.bind(*v),
+                Bind::Bool(v) => query.bind(*v),
                 Bind::Text(v) => query.bind(v.as_str()),
             };
         }
@@ -30,7 +32,50 @@ pub enum Bind {
     Int(i64),
     /// A nullable integer column (a token's expiry).
     MaybeInt(Option<i64>),
+    Bool(bool),
     Text(String),
+}
+
+impl From<i64> for Bind {
+    fn from(value: i64) -> Self {
+        Bind::Int(value)
+    }
+}
+
+impl From<Option<i64>> for Bind {
+    fn from(value: Option<i64>) -> Self {
+        Bind::MaybeInt(value)
+    }
+}
+
+impl From<Timestamp> for Bind {
+    fn from(value: Timestamp) -> Self {
+        Bind::Int(value.0)
+    }
+}
+
+impl From<Option<Timestamp>> for Bind {
+    fn from(value: Option<Timestamp>) -> Self {
+        Bind::MaybeInt(value.map(|t| t.0))
+    }
+}
+
+impl From<bool> for Bind {
+    fn from(value: bool) -> Self {
+        Bind::Bool(value)
+    }
+}
+
+impl From<&str> for Bind {
+    fn from(value: &str) -> Self {
+        Bind::Text(value.to_owned())
+    }
+}
+
+impl From<String> for Bind {
+    fn from(value: String) -> Self {
+        Bind::Text(value)
+    }
 }
 
 /// SQL text with its binds, numbered as they are pushed.
@@ -48,13 +93,19 @@ impl Sql {
         }
     }
 
+    /// The next `$n` of a statement written out whole: `Sql::new("… $1 …").arg(v)`.
+    pub fn arg(mut self, value: impl Into<Bind>) -> Self {
+        self.binds.push(value.into());
+        self
+    }
+
     pub fn push(&mut self, text: &str) -> &mut Self {
         self.text.push_str(text);
         self
     }
 
     /// Appends a placeholder for `value` and returns its `$n`, for reuse.
-    pub fn bind(&mut self, value: Bind) -> String {
+    pub fn bind(&mut self, value: impl Into<Bind>) -> String {
         let placeholder = self.placeholder_for(value);
         self.text.push_str(&placeholder);
         placeholder
@@ -62,8 +113,8 @@ impl Sql {
 
     /// Registers `value` and returns its `$n` without writing it, for
     /// clauses that use it several times.
-    pub fn placeholder_for(&mut self, value: Bind) -> String {
-        self.binds.push(value);
+    pub fn placeholder_for(&mut self, value: impl Into<Bind>) -> String {
+        self.binds.push(value.into());
         format!("${}", self.binds.len())
     }
 
@@ -137,6 +188,25 @@ impl Sql {
             &self.binds
         )
         .fetch_one(c)
+        .await)
+    }
+
+    pub async fn fetch_optional<T>(&self, db: &DbPool) -> Result<Option<T>, sqlx::Error>
+    where
+        T: Send + Unpin + for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow>,
+    {
+        self.fetch_optional_on(db.read().await?.live()).await
+    }
+
+    pub async fn fetch_optional_on<T>(&self, conn: LiveConn<'_>) -> Result<Option<T>, sqlx::Error>
+    where
+        T: Send + Unpin + for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow>,
+    {
+        on_db!(conn, |c| bound!(
+            sqlx::query_as::<_, T>(&self.text),
+            &self.binds
+        )
+        .fetch_optional(c)
         .await)
     }
 

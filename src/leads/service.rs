@@ -3,7 +3,6 @@
 use crate::db::{unique_violation, Bind, DbPool, Sql};
 use crate::error::{Error, FieldErrors};
 use crate::listing::{page_count, page_offset};
-use crate::on_db;
 use crate::timestamp::Timestamp;
 use crate::validation::{case_key, Input};
 
@@ -27,7 +26,7 @@ pub fn parse_id(text: &str) -> Result<i64, Error> {
 
 pub async fn list(db: &DbPool, owner: i64, query: &ListQuery) -> Result<Listing, Error> {
     let mut filter = Sql::new(" FROM leads WHERE owner_id = ");
-    filter.bind(Bind::Int(owner));
+    filter.bind(owner);
     query.push_search(&mut filter);
 
     let count = match query.paging {
@@ -78,21 +77,19 @@ impl Scope {
     }
 }
 
-fn select_one() -> String {
-    format!(
+/// The lead `id`, if `scope` may see it.
+fn select_one(scope: Scope, id: i64) -> Sql {
+    Sql::new(&format!(
         "SELECT {} FROM leads WHERE id = $1 AND ($2 IS NULL OR owner_id = $2)",
         Lead::COLUMNS
-    )
+    ))
+    .arg(id)
+    .arg(scope.owner())
 }
 
 pub async fn get(db: &DbPool, scope: Scope, id: i64) -> Result<Lead, Error> {
-    let sql = select_one();
-    on_db!(db.read().await?, |c| sqlx::query_as(&sql)
-        .bind(id)
-        .bind(scope.owner())
-        .fetch_optional(c)
-        .await)?
-    .ok_or(Error::NotFound)
+    let found = select_one(scope, id).fetch_optional(db).await?;
+    found.ok_or(Error::NotFound)
 }
 
 pub async fn create(
@@ -125,15 +122,10 @@ pub async fn update(
     let patch = validate(db, input, partial, Some(id)).await?;
     let mut tx = db.begin_write().await?;
     tx.lock_row("leads", id).await?;
-    let current: Lead = {
-        let sql = select_one();
-        on_db!(tx, |c| sqlx::query_as(&sql)
-            .bind(id)
-            .bind(scope.owner())
-            .fetch_optional(c)
-            .await)?
-        .ok_or(Error::NotFound)?
-    };
+    let current: Lead = select_one(scope, id)
+        .fetch_optional_on(tx.live())
+        .await?
+        .ok_or(Error::NotFound)?;
     let owner = new_owner.unwrap_or(current.owner);
     let draft = patch.over(&current);
     let sql = format!(
@@ -142,32 +134,27 @@ pub async fn update(
          WHERE id = $7 RETURNING {}",
         Lead::COLUMNS
     );
-    let updated: Lead = on_db!(tx, |c| {
-        sqlx::query_as(&sql)
-            .bind(&draft.name)
-            .bind(&draft.email)
-            .bind(case_key(&draft.email))
-            .bind(&draft.message)
-            .bind(draft.search_key())
-            .bind(owner)
-            .bind(id)
-            .fetch_one(c)
-            .await
-    })
-    .map_err(field_error)?;
+    let updated: Lead = Sql::new(&sql)
+        .arg(draft.name.as_str())
+        .arg(draft.email.as_str())
+        .arg(case_key(&draft.email))
+        .arg(draft.message.as_str())
+        .arg(draft.search_key())
+        .arg(owner)
+        .arg(id)
+        .fetch_one_on(tx.live())
+        .await
+        .map_err(field_error)?;
     tx.commit().await?;
     Ok(updated)
 }
 
 pub async fn delete(db: &DbPool, owner: i64, id: i64) -> Result<(), Error> {
-    let deleted = on_db!(db.writer().await?, |c| {
-        sqlx::query("DELETE FROM leads WHERE id = $1 AND owner_id = $2")
-            .bind(id)
-            .bind(owner)
-            .execute(c)
-            .await
-            .map(|r| r.rows_affected())
-    })?;
+    let deleted = Sql::new("DELETE FROM leads WHERE id = $1 AND owner_id = $2")
+        .arg(id)
+        .arg(owner)
+        .execute(db)
+        .await?;
     if deleted == 0 {
         Err(Error::NotFound)
     } else {
@@ -197,13 +184,11 @@ async fn validate(
 }
 
 async fn email_in_use(db: &DbPool, email: &str, except: Option<i64>) -> Result<bool, Error> {
-    let found: Option<i64> = on_db!(db.read().await?, |c| {
-        sqlx::query_scalar("SELECT id FROM leads WHERE email_key = $1 AND id <> $2")
-            .bind(case_key(email))
-            .bind(except.unwrap_or(0))
-            .fetch_optional(c)
-            .await
-    })?;
+    let found: Option<(i64,)> = Sql::new("SELECT id FROM leads WHERE email_key = $1 AND id <> $2")
+        .arg(case_key(email))
+        .arg(except.unwrap_or(0))
+        .fetch_optional(db)
+        .await?;
     Ok(found.is_some())
 }
 

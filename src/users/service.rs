@@ -1,8 +1,7 @@
 //! Reading and writing users.
 
-use crate::db::{unique_violation, DbPool, WriteTx};
+use crate::db::{unique_violation, DbPool, Sql, WriteTx};
 use crate::error::{Error, FieldErrors};
-use crate::on_db;
 use crate::timestamp::Timestamp;
 use crate::validation::{case_key, password, Input, Text, Validator};
 
@@ -62,12 +61,10 @@ pub async fn validate_registration(
 }
 
 pub async fn username_taken(db: &DbPool, username: &str) -> Result<bool, Error> {
-    let found: Option<i64> = on_db!(db.read().await?, |c| {
-        sqlx::query_scalar("SELECT id FROM users WHERE username_key = $1")
-            .bind(case_key(username))
-            .fetch_optional(c)
-            .await
-    })?;
+    let found: Option<(i64,)> = Sql::new("SELECT id FROM users WHERE username_key = $1")
+        .arg(case_key(username))
+        .fetch_optional(db)
+        .await?;
     Ok(found.is_some())
 }
 
@@ -82,17 +79,15 @@ pub async fn insert(
          VALUES ($1, $2, $3, $4, $5, TRUE, $6) RETURNING {}",
         User::COLUMNS
     );
-    let inserted = on_db!(tx, |c| {
-        sqlx::query_as::<_, User>(&sql)
-            .bind(registration.username.as_str())
-            .bind(case_key(registration.username.as_str()))
-            .bind(registration.email.as_str())
-            .bind(&registration.password_hash)
-            .bind(is_staff)
-            .bind(Timestamp::now())
-            .fetch_one(c)
-            .await
-    });
+    let inserted = Sql::new(&sql)
+        .arg(registration.username.as_str())
+        .arg(case_key(registration.username.as_str()))
+        .arg(registration.email.as_str())
+        .arg(registration.password_hash.as_str())
+        .arg(is_staff)
+        .arg(Timestamp::now())
+        .fetch_one_on(tx.live())
+        .await;
     inserted.map_err(|err| match unique_violation(&err) {
         Some("users_username_key_uq") => {
             Error::Invalid(FieldErrors::single("username", USERNAME_TAKEN))
@@ -114,23 +109,16 @@ pub async fn credentials(db: &DbPool, username: &str) -> Result<Option<Credentia
         "SELECT {}, password FROM users WHERE username_key = $1",
         User::COLUMNS
     );
-    Ok(on_db!(db.read().await?, |c| {
-        sqlx::query_as::<_, Credentials>(&sql)
-            .bind(case_key(username))
-            .fetch_optional(c)
-            .await
-    })?)
+    let sql = Sql::new(&sql).arg(case_key(username));
+    Ok(sql.fetch_optional(db).await?)
 }
 
 pub async fn record_login(tx: &mut WriteTx, user_id: i64, at: Timestamp) -> Result<(), Error> {
-    on_db!(tx, |c| {
-        sqlx::query("UPDATE users SET last_login = $1 WHERE id = $2")
-            .bind(at)
-            .bind(user_id)
-            .execute(c)
-            .await
-            .map(drop)
-    })?;
+    Sql::new("UPDATE users SET last_login = $1 WHERE id = $2")
+        .arg(at)
+        .arg(user_id)
+        .execute_on(tx.live())
+        .await?;
     Ok(())
 }
 
@@ -139,14 +127,11 @@ pub async fn set_password(
     user_id: i64,
     password_hash: &str,
 ) -> Result<(), Error> {
-    on_db!(tx, |c| {
-        sqlx::query("UPDATE users SET password = $1 WHERE id = $2")
-            .bind(password_hash)
-            .bind(user_id)
-            .execute(c)
-            .await
-            .map(drop)
-    })?;
+    Sql::new("UPDATE users SET password = $1 WHERE id = $2")
+        .arg(password_hash)
+        .arg(user_id)
+        .execute_on(tx.live())
+        .await?;
     Ok(())
 }
 
@@ -172,14 +157,11 @@ pub async fn create_superuser(
 
 /// Grants or revokes staff rights by username; `NotFound` if there is no such user.
 pub async fn set_staff(db: &DbPool, username: &str, is_staff: bool) -> Result<(), Error> {
-    let changed = on_db!(db.writer().await?, |c| sqlx::query(
-        "UPDATE users SET is_staff = $1 WHERE username_key = $2"
-    )
-    .bind(is_staff)
-    .bind(case_key(username))
-    .execute(c)
-    .await
-    .map(|r| r.rows_affected()))?;
+    let changed = Sql::new("UPDATE users SET is_staff = $1 WHERE username_key = $2")
+        .arg(is_staff)
+        .arg(case_key(username))
+        .execute(db)
+        .await?;
     if changed == 0 {
         Err(Error::NotFound)
     } else {
