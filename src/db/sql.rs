@@ -36,46 +36,36 @@ pub enum Bind {
     Text(String),
 }
 
-impl From<i64> for Bind {
-    fn from(value: i64) -> Self {
-        Bind::Int(value)
-    }
+/// `Bind` from the Rust values we store.
+macro_rules! bind_from {
+    ($($type:ty => |$value:ident| $bind:expr),* $(,)?) => {
+        $(impl From<$type> for Bind {
+            fn from($value: $type) -> Self {
+                $bind
+            }
+        })*
+    };
 }
 
-impl From<Option<i64>> for Bind {
-    fn from(value: Option<i64>) -> Self {
-        Bind::MaybeInt(value)
-    }
+bind_from! {
+    i64 => |v| Bind::Int(v),
+    Option<i64> => |v| Bind::MaybeInt(v),
+    Timestamp => |v| Bind::Int(v.0),
+    Option<Timestamp> => |v| Bind::MaybeInt(v.map(|t| t.0)),
+    bool => |v| Bind::Bool(v),
+    &str => |v| Bind::Text(v.to_owned()),
+    String => |v| Bind::Text(v),
 }
 
-impl From<Timestamp> for Bind {
-    fn from(value: Timestamp) -> Self {
-        Bind::Int(value.0)
-    }
+/// A row type that reads from either backend's rows.
+pub trait FromEitherRow:
+    Send + Unpin + for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow>
+{
 }
 
-impl From<Option<Timestamp>> for Bind {
-    fn from(value: Option<Timestamp>) -> Self {
-        Bind::MaybeInt(value.map(|t| t.0))
-    }
-}
-
-impl From<bool> for Bind {
-    fn from(value: bool) -> Self {
-        Bind::Bool(value)
-    }
-}
-
-impl From<&str> for Bind {
-    fn from(value: &str) -> Self {
-        Bind::Text(value.to_owned())
-    }
-}
-
-impl From<String> for Bind {
-    fn from(value: String) -> Self {
-        Bind::Text(value)
-    }
+impl<T> FromEitherRow for T where
+    T: Send + Unpin + for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow>
+{
 }
 
 /// SQL text with its binds, numbered as they are pushed.
@@ -151,18 +141,15 @@ impl Sql {
         }
     }
 
-    pub async fn fetch_all<T>(&self, db: &DbPool) -> Result<Vec<T>, sqlx::Error>
-    where
-        T: Send + Unpin + for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow>,
-    {
+    pub async fn fetch_all<T: FromEitherRow>(&self, db: &DbPool) -> Result<Vec<T>, sqlx::Error> {
         self.fetch_all_on(db.read().await?.live()).await
     }
 
     /// Runs on a given connection (a writer's), all rows drained.
-    pub async fn fetch_all_on<T>(&self, conn: LiveConn<'_>) -> Result<Vec<T>, sqlx::Error>
-    where
-        T: Send + Unpin + for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow>,
-    {
+    pub async fn fetch_all_on<T: FromEitherRow>(
+        &self,
+        conn: LiveConn<'_>,
+    ) -> Result<Vec<T>, sqlx::Error> {
         on_db!(conn, |c| bound!(
             sqlx::query_as::<_, T>(&self.text),
             &self.binds
@@ -171,18 +158,15 @@ impl Sql {
         .await)
     }
 
-    pub async fn fetch_one<T>(&self, db: &DbPool) -> Result<T, sqlx::Error>
-    where
-        T: Send + Unpin + for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow>,
-    {
+    pub async fn fetch_one<T: FromEitherRow>(&self, db: &DbPool) -> Result<T, sqlx::Error> {
         self.fetch_one_on(db.read().await?.live()).await
     }
 
     /// Runs on a given connection (a writer's or a transaction's).
-    pub async fn fetch_one_on<T>(&self, conn: LiveConn<'_>) -> Result<T, sqlx::Error>
-    where
-        T: Send + Unpin + for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow>,
-    {
+    pub async fn fetch_one_on<T: FromEitherRow>(
+        &self,
+        conn: LiveConn<'_>,
+    ) -> Result<T, sqlx::Error> {
         on_db!(conn, |c| bound!(
             sqlx::query_as::<_, T>(&self.text),
             &self.binds
@@ -191,17 +175,17 @@ impl Sql {
         .await)
     }
 
-    pub async fn fetch_optional<T>(&self, db: &DbPool) -> Result<Option<T>, sqlx::Error>
-    where
-        T: Send + Unpin + for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow>,
-    {
+    pub async fn fetch_optional<T: FromEitherRow>(
+        &self,
+        db: &DbPool,
+    ) -> Result<Option<T>, sqlx::Error> {
         self.fetch_optional_on(db.read().await?.live()).await
     }
 
-    pub async fn fetch_optional_on<T>(&self, conn: LiveConn<'_>) -> Result<Option<T>, sqlx::Error>
-    where
-        T: Send + Unpin + for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow>,
-    {
+    pub async fn fetch_optional_on<T: FromEitherRow>(
+        &self,
+        conn: LiveConn<'_>,
+    ) -> Result<Option<T>, sqlx::Error> {
         on_db!(conn, |c| bound!(
             sqlx::query_as::<_, T>(&self.text),
             &self.binds
@@ -235,7 +219,7 @@ impl Sql {
         reader: &'a mut Reader,
     ) -> BoxStream<'a, Result<T, sqlx::Error>>
     where
-        T: Send + Unpin + 'a + for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow>,
+        T: FromEitherRow + 'a,
     {
         on_db!(reader, |c| bound!(
             sqlx::query_as::<_, T>(&self.text),
