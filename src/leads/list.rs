@@ -133,23 +133,21 @@ impl ListQuery {
 
     /// Appends `ORDER BY`, always ending in `id` so pages are stable.
     pub fn push_order(&self, sql: &mut Sql) {
-        sql.push(" ORDER BY ").push(&self.order_terms());
-    }
-
-    /// The terms of [`ListQuery::push_order`]'s `ORDER BY`.
-    pub fn order_terms(&self) -> String {
-        let mut clauses: Vec<String> = self
+        let mut terms: Vec<String> = self
             .order
             .iter()
             .map(|sort| {
-                let direction = if sort.descending { "DESC" } else { "ASC" };
-                format!("{} {direction}", sort.sql)
+                format!(
+                    "{} {}",
+                    sort.sql,
+                    if sort.descending { "DESC" } else { "ASC" }
+                )
             })
             .collect();
         if !self.order.iter().any(|sort| sort.name == "id") {
-            clauses.push("id ASC".into());
+            terms.push("id ASC".into());
         }
-        clauses.join(", ")
+        sql.push(" ORDER BY ").push(&terms.join(", "));
     }
 }
 
