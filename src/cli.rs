@@ -5,6 +5,7 @@ use clap::{Parser, Subcommand};
 use rocket::figment::Figment;
 use rocket_db_pools::Config as PoolConfig;
 
+use crate::config::{self, Settings};
 use crate::db::DbPool;
 use crate::error::Error;
 use crate::users::hashing::Hasher;
@@ -45,47 +46,40 @@ enum Command {
     RevokeStaff { username: String },
 }
 
+/// What a command failed with, printed as `leads: <error>`.
+type Failure = Box<dyn std::error::Error + Send + Sync>;
+
 /// Runs the command line; returns the process exit code.
 pub fn run() -> i32 {
-    let cli = Cli::parse();
-    match cli.command.unwrap_or(Command::Serve) {
-        Command::Serve => serve(),
+    let done = match Cli::parse().command.unwrap_or(Command::Serve) {
+        Command::Serve => match config::with_persisted_secret(config::figment()) {
+            Ok(figment) => return serve(figment),
+            Err(e) => Err(format!("cannot read or create the secret key file: {e}").into()),
+        },
         Command::Migrate => with_database(|db| async move {
-            db.migrate().await.map_err(|e| e.to_string())?;
+            db.migrate().await?;
             println!("Migrations applied.");
             Ok(())
         }),
-        Command::Createsuperuser { username, email } => {
-            let password = match superuser_password() {
-                Ok(password) => password,
-                Err(e) => {
-                    eprintln!("leads: {e}");
-                    return 1;
-                }
-            };
+        Command::Createsuperuser { username, email } => superuser_password().and_then(|password| {
             with_database(|db| async move {
-                db.migrate().await.map_err(|e| e.to_string())?;
+                db.migrate().await?;
                 let hasher = Hasher::start();
                 let user = crate::users::service::create_superuser(
                     &db, &hasher, &username, &email, password,
                 )
-                .await
-                .map_err(|e| e.to_string())?;
+                .await?;
                 println!("Superuser \"{}\" created (id {}).", user.username, user.id);
                 Ok(())
             })
-        }
+        }),
         Command::GrantStaff { username } => set_staff(username, true),
         Command::RevokeStaff { username } => set_staff(username, false),
         Command::Cleartokens => with_database(|db| async move {
-            db.migrate().await.map_err(|e| e.to_string())?;
-            let removed = crate::auth::service::purge_expired(&db)
-                .await
-                .map_err(|e| e.to_string())?;
-            let settings = crate::config::Settings::from_figment(&crate::config::figment())?;
-            let forgotten = crate::auth::throttle::purge(&db, &settings)
-                .await
-                .map_err(|e| e.to_string())?;
+            db.migrate().await?;
+            let removed = crate::auth::service::purge_expired(&db).await?;
+            let settings = Settings::from_figment(&config::figment())?;
+            let forgotten = crate::auth::throttle::purge(&db, &settings).await?;
             println!("Deleted {removed} expired token(s) and {forgotten} old login failure(s).");
             Ok(())
         }),
@@ -94,49 +88,46 @@ pub fn run() -> i32 {
             println!("Wrote a snapshot of the database to {}.", path.display());
             Ok(())
         }),
+    };
+    match done {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("leads: {e}");
+            1
+        }
     }
 }
 
 /// `LEADS_PASSWORD` for scripts, else a prompt (twice) without echo.
-fn superuser_password() -> Result<String, String> {
+fn superuser_password() -> Result<String, Failure> {
     if let Ok(password) = std::env::var("LEADS_PASSWORD") {
         return Ok(password);
     }
-    let first = rpassword::prompt_password("Password: ")
-        .map_err(|e| format!("cannot read the password: {e}"))?;
-    let again = rpassword::prompt_password("Password (again): ")
-        .map_err(|e| format!("cannot read the password: {e}"))?;
-    if first != again {
+    let prompt = |text| {
+        rpassword::prompt_password(text).map_err(|e| format!("cannot read the password: {e}"))
+    };
+    let password = prompt("Password: ")?;
+    if prompt("Password (again): ")? != password {
         return Err("the passwords didn't match".into());
     }
-    Ok(first)
+    Ok(password)
 }
 
-fn set_staff(username: String, is_staff: bool) -> i32 {
+fn set_staff(username: String, is_staff: bool) -> Result<(), Failure> {
     with_database(|db| async move {
-        db.migrate().await.map_err(|e| e.to_string())?;
-        crate::users::service::set_staff(&db, &username, is_staff)
-            .await
-            .map_err(|e| match e {
-                Error::NotFound => "no such user".to_owned(),
-                other => other.to_string(),
-            })?;
-        println!(
-            "{username} is {}staff.",
-            if is_staff { "now " } else { "no longer " }
-        );
+        db.migrate().await?;
+        let changed = crate::users::service::set_staff(&db, &username, is_staff).await;
+        if let Err(Error::NotFound) = changed {
+            return Err("no such user".into());
+        }
+        changed?;
+        let now = if is_staff { "now " } else { "no longer " };
+        println!("{username} is {now}staff.");
         Ok(())
     })
 }
 
-fn serve() -> i32 {
-    let figment = match crate::config::with_persisted_secret(crate::config::figment()) {
-        Ok(figment) => figment,
-        Err(e) => {
-            eprintln!("leads: cannot read or create the secret key file: {e}");
-            return 1;
-        }
-    };
+fn serve(figment: Figment) -> i32 {
     match rocket::execute(crate::build(figment).launch()) {
         Ok(_) => 0,
         Err(e) => {
@@ -148,29 +139,16 @@ fn serve() -> i32 {
 }
 
 /// Runs a maintenance task against the configured database.
-fn with_database<F, Fut>(task: F) -> i32
+fn with_database<F, Fut>(task: F) -> Result<(), Failure>
 where
     F: FnOnce(DbPool) -> Fut + Send,
-    Fut: std::future::Future<Output = Result<(), String>> + Send,
+    Fut: std::future::Future<Output = Result<(), Failure>> + Send,
 {
     rocket::execute(async move {
-        let figment: Figment = crate::config::figment().focus("databases.leads");
-        let result = async {
-            let config: PoolConfig = figment.extract().map_err(|e| e.to_string())?;
-            let db = DbPool::connect(&config, None)
-                .await
-                .map_err(|e| e.to_string())?;
-            let outcome = task(db.clone()).await;
-            rocket_db_pools::Pool::close(&db).await;
-            outcome
-        }
-        .await;
-        match result {
-            Ok(()) => 0,
-            Err(e) => {
-                eprintln!("leads: {e}");
-                1
-            }
-        }
+        let config: PoolConfig = config::figment().focus("databases.leads").extract()?;
+        let db = DbPool::connect(&config, None).await?;
+        let outcome = task(db.clone()).await;
+        rocket_db_pools::Pool::close(&db).await;
+        outcome
     })
 }

@@ -40,8 +40,6 @@ pub struct Settings {
     pub secure_cookies: bool,
 }
 
-pub const MAX_TOKEN_PREFIX_LEN: usize = 10;
-
 impl Default for Settings {
     fn default() -> Self {
         Settings {
@@ -68,10 +66,8 @@ impl Settings {
         settings.secure_cookies = settings
             .cookie_secure
             .unwrap_or(figment.profile() == rocket::Config::RELEASE_PROFILE);
-        if settings.token_prefix.chars().count() > MAX_TOKEN_PREFIX_LEN {
-            return Err(format!(
-                "token_prefix may have at most {MAX_TOKEN_PREFIX_LEN} characters"
-            ));
+        if settings.token_prefix.chars().count() > 10 {
+            return Err("token_prefix may have at most 10 characters".into());
         }
         if settings.login_throttle_window == 0 {
             return Err("login_throttle_window must be at least 1 second".into());
@@ -124,9 +120,8 @@ pub fn figment() -> Figment {
         ))
 }
 
-/// Four connections per core: on SQLite every reader is a thread of ours, and
-/// on PostgreSQL a backend process; past about four per core they only take
-/// turns, and the wait shows in the tail.
+/// Four connections per core: each is a thread of ours (SQLite) or a backend
+/// process (PostgreSQL), and more than that only take turns.
 fn default_pool_size() -> usize {
     4 * std::thread::available_parallelism().map_or(1, |n| n.get())
 }

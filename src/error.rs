@@ -4,11 +4,11 @@
 //! browser pages turn the same values into HTML (form errors, error pages).
 
 use std::collections::BTreeMap;
-use std::io::Cursor;
 
-use rocket::http::{ContentType, Header, Status};
+use rocket::http::{Header, Status};
 use rocket::request::Request;
-use rocket::response::{self, Responder, Response};
+use rocket::response::{self, Responder};
+use rocket::serde::json::Json;
 use serde::Serialize;
 use serde_json::json;
 
@@ -36,11 +36,6 @@ impl FieldErrors {
 
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
-    }
-
-    /// Each field with its messages, in field order.
-    pub fn iter(&self) -> impl Iterator<Item = (&String, &Vec<String>)> {
-        self.0.iter()
     }
 
     /// `Ok(())` when nothing failed, else the errors as a 400.
@@ -83,8 +78,6 @@ pub enum Error {
     Internal,
 }
 
-pub type Result<T, E = Error> = std::result::Result<T, E>;
-
 impl Error {
     pub fn status(&self) -> Status {
         match self {
@@ -104,28 +97,9 @@ impl Error {
     /// The JSON body DRF would send for this error.
     pub fn body(&self) -> serde_json::Value {
         match self {
-            Error::Unauthorized(detail) => json!({ "detail": detail }),
             Error::Invalid(fields) => json!(fields),
-            Error::BadRequest(detail) | Error::Forbidden(detail) => json!({ "detail": detail }),
-            Error::TokenLimitExceeded => {
-                json!({ "error": "Maximum amount of tokens allowed per user exceeded." })
-            }
-            Error::NotFound => json!({ "detail": "Not found." }),
-            Error::InvalidPage => json!({ "detail": "Invalid page." }),
-            Error::MethodNotAllowed { method, .. } => {
-                json!({ "detail": format!("Method \"{method}\" not allowed.") })
-            }
-            Error::PayloadTooLarge => json!({ "detail": "Request body is too large." }),
-            Error::UnsupportedMediaType(media) => {
-                json!({ "detail": format!("Unsupported media type \"{media}\" in request.") })
-            }
-            Error::Throttled { wait_seconds } => json!({
-                "detail": format!("Request was throttled. Expected available in {wait_seconds} seconds.")
-            }),
-            Error::Unavailable => {
-                json!({ "detail": "Service temporarily unavailable, try again later." })
-            }
-            Error::Internal => json!({ "detail": "A server error occurred." }),
+            Error::TokenLimitExceeded => json!({ "error": self.to_string() }),
+            _ => json!({ "detail": self.to_string() }),
         }
     }
 }
@@ -151,29 +125,39 @@ impl From<sqlx::Error> for Error {
     }
 }
 
-/// What went wrong, in a line: the `detail` (or first field error) a client
-/// sees, for logs and the command line.
+/// The `detail` (or Knox's `error`) a client sees, or one line per field
+/// error; also what logs and the command line print.
 impl std::fmt::Display for Error {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Error::Invalid(fields) => {
-                let mut first = true;
-                for (field, messages) in fields.iter() {
-                    for message in messages {
-                        if !first {
-                            writeln!(f)?;
-                        }
-                        first = false;
-                        write!(f, "{field}: {message}")?;
-                    }
-                }
-                Ok(())
+                let lines: Vec<String> = fields
+                    .0
+                    .iter()
+                    .flat_map(|(field, messages)| {
+                        messages.iter().map(move |m| format!("{field}: {m}"))
+                    })
+                    .collect();
+                f.write_str(&lines.join("\n"))
             }
-            other => {
-                let body = other.body();
-                let text = body["detail"].as_str().or(body["error"].as_str());
-                f.write_str(text.unwrap_or("failed"))
+            Error::Unauthorized(detail) => f.write_str(detail),
+            Error::BadRequest(detail) | Error::Forbidden(detail) => f.write_str(detail),
+            Error::TokenLimitExceeded => {
+                f.write_str("Maximum amount of tokens allowed per user exceeded.")
             }
+            Error::NotFound => f.write_str("Not found."),
+            Error::InvalidPage => f.write_str("Invalid page."),
+            Error::MethodNotAllowed { method, .. } => write!(f, "Method \"{method}\" not allowed."),
+            Error::PayloadTooLarge => f.write_str("Request body is too large."),
+            Error::UnsupportedMediaType(media) => {
+                write!(f, "Unsupported media type \"{media}\" in request.")
+            }
+            Error::Throttled { wait_seconds } => write!(
+                f,
+                "Request was throttled. Expected available in {wait_seconds} seconds."
+            ),
+            Error::Unavailable => f.write_str("Service temporarily unavailable, try again later."),
+            Error::Internal => f.write_str("A server error occurred."),
         }
     }
 }
@@ -189,25 +173,17 @@ fn is_busy(code: Option<&str>) -> bool {
 }
 
 impl<'r> Responder<'r, 'static> for Error {
-    fn respond_to(self, _: &'r Request<'_>) -> response::Result<'static> {
-        let body = self.body().to_string();
-        let mut response = Response::build();
-        response
-            .status(self.status())
-            .header(ContentType::JSON)
-            .sized_body(body.len(), Cursor::new(body));
-        match self {
-            Error::Unauthorized(_) => {
-                response.header(Header::new("WWW-Authenticate", "Token"));
-            }
-            Error::MethodNotAllowed { allow, .. } => {
-                response.header(Header::new("Allow", allow));
-            }
+    fn respond_to(self, req: &'r Request<'_>) -> response::Result<'static> {
+        let mut response = (self.status(), Json(self.body())).respond_to(req)?;
+        let header = match self {
+            Error::Unauthorized(_) => Header::new("WWW-Authenticate", "Token"),
+            Error::MethodNotAllowed { allow, .. } => Header::new("Allow", allow),
             Error::Throttled { wait_seconds } => {
-                response.header(Header::new("Retry-After", wait_seconds.to_string()));
+                Header::new("Retry-After", wait_seconds.to_string())
             }
-            _ => {}
-        }
-        response.ok()
+            _ => return Ok(response),
+        };
+        response.set_header(header);
+        Ok(response)
     }
 }

@@ -3,8 +3,7 @@
 //! `GET /healthz` (readiness): 200 when the database answers, 503 when it
 //! does not, so traffic moves away from an instance that cannot serve.
 //! `GET /livez` (liveness): 200 whenever the process answers at all; it never
-//! touches the database, so a database outage does not get every instance
-//! restarted, and it is the framework's own limit in the benchmark.
+//! touches the database, so a database outage does not get every instance restarted.
 
 use rocket::http::Status;
 use rocket::serde::json::Json;

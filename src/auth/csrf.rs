@@ -24,17 +24,12 @@ pub struct CsrfKey([u8; 32]);
 
 impl CsrfKey {
     pub fn derive(secret: &str) -> Self {
-        let mut hasher = Sha256::new();
-        hasher.update(b"leads csrf key\0");
-        hasher.update(secret.as_bytes());
-        CsrfKey(hasher.finalize().into())
+        CsrfKey(Sha256::digest(format!("leads csrf key\0{secret}")).into())
     }
 
     fn sign(&self, purpose: &str, value: &str) -> String {
         let mut mac = Hmac::<Sha256>::new_from_slice(&self.0).expect("HMAC takes any key length");
-        mac.update(purpose.as_bytes());
-        mac.update(b"\0");
-        mac.update(value.as_bytes());
+        mac.update(format!("{purpose}\0{value}").as_bytes());
         mac.finalize()
             .into_bytes()
             .iter()
@@ -60,13 +55,6 @@ fn is_safe(method: Method) -> bool {
     )
 }
 
-/// The token this request presents: the header, else the form field.
-fn presented<'r>(req: &'r Request<'_>) -> Option<&'r str> {
-    req.headers()
-        .get_one(HEADER)
-        .or_else(|| req.local_cache(|| CapturedField(None)).0.as_deref())
-}
-
 /// Checks an unsafe request against the expected token; `Err` is DRF's 403 detail.
 pub fn check(req: &Request<'_>, expected: &str) -> Result<(), String> {
     if is_safe(req.method()) {
@@ -84,7 +72,9 @@ pub fn check(req: &Request<'_>, expected: &str) -> Result<(), String> {
             ));
         }
     }
-    match presented(req) {
+    // The header, else the form field.
+    let captured = || req.local_cache(|| CapturedField(None)).0.as_deref();
+    match req.headers().get_one(HEADER).or_else(captured) {
         None => Err("CSRF Failed: CSRF token missing.".into()),
         Some(given) if bool::from(given.as_bytes().ct_eq(expected.as_bytes())) => Ok(()),
         Some(_) => Err("CSRF Failed: CSRF token incorrect.".into()),
@@ -94,10 +84,9 @@ pub fn check(req: &Request<'_>, expected: &str) -> Result<(), String> {
 /// The `csrf_token` field of a form body, read before routing.
 struct CapturedField(Option<String>);
 
-/// Reads the `csrf_token` field from the start of unsafe form-encoded bodies
-/// so that the request guard can check it before any data guard runs. Our
-/// forms put the field first; a peek sees the body's first 512 bytes without
-/// consuming them.
+/// Reads the `csrf_token` field of unsafe form-encoded bodies so that the
+/// request guard can check it before any data guard runs: our forms put it
+/// first, and a peek at the first 512 bytes does not consume them.
 pub struct CaptureFormField;
 
 #[rocket::async_trait]

@@ -6,13 +6,11 @@
 //! query string or a body, so no token, password or session can leak. Paths
 //! whose route has a token segment (`/api/auth/tokens/<token_key>`) are
 //! logged as the route's pattern.
-//!
-//! Lines go through a channel to one writer thread, which writes them in
-//! batches: a slow reader of standard output (a full pipe) never stalls an
-//! async worker, and busy servers pay no thread wake-up per request.
 
-use std::io::Write;
+use std::io::{BufWriter, Write};
 use std::sync::mpsc;
+use std::thread::{self, JoinHandle};
+use std::time::Duration;
 
 use rocket::fairing::{Fairing, Info, Kind};
 use rocket::{Request, Response};
@@ -21,35 +19,29 @@ use serde::Serialize;
 use crate::auth::guard::Conclusion;
 use crate::timestamp::Timestamp;
 
-/// At most this late, a line reaches standard output.
-const BATCH_INTERVAL: std::time::Duration = std::time::Duration::from_millis(10);
-
+/// Lines go through a channel to a writer thread, so a slow reader of
+/// standard output never stalls an async worker; the thread writes what
+/// has queued, then sleeps, so a busy server pays no wake-up per request.
 pub struct AccessLog {
     lines: Option<mpsc::Sender<String>>,
-    writer: Option<std::thread::JoinHandle<()>>,
+    writer: Option<JoinHandle<()>>,
 }
 
 impl AccessLog {
     /// Starts the writer thread; it ends when the fairing is dropped.
     pub fn to_stdout() -> Self {
-        let (lines, received) = mpsc::channel::<String>();
-        let writer = std::thread::Builder::new()
+        let (lines, queued) = mpsc::channel::<String>();
+        let writer = thread::Builder::new()
             .name("access-log".into())
             .spawn(move || {
-                let stdout = std::io::stdout();
-                while let Ok(line) = received.recv() {
+                while let Ok(first) = queued.recv() {
                     // Locked per batch, not for good: Rocket prints to stdout too.
-                    let mut out = std::io::BufWriter::new(stdout.lock());
-                    let _ = writeln!(out, "{line}");
-                    while let Ok(line) = received.try_recv() {
+                    let mut out = BufWriter::new(std::io::stdout().lock());
+                    for line in std::iter::once(first).chain(queued.try_iter()) {
                         let _ = writeln!(out, "{line}");
                     }
-                    let _ = out.flush();
-                    drop(out);
-                    // Lines sent meanwhile wait in the channel: under load
-                    // the thread wakes 100 times a second, not per request
-                    // (a sender only wakes a thread blocked in `recv`).
-                    std::thread::sleep(BATCH_INTERVAL);
+                    drop(out); // flushes
+                    thread::sleep(Duration::from_millis(10));
                 }
             })
             .expect("spawn the access-log thread");

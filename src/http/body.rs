@@ -1,7 +1,7 @@
 //! Request bodies in JSON, form-urlencoded or multipart form encoding.
 //!
 //! DRF checks authentication, the method and the object before it looks at
-//! the body, so [`Body`] never fails as a data guard: it reads the bytes (up
+//! the body, so [`Body`] never fails as a data guard: it reads the body (up
 //! to the configured limit) and keeps any problem for [`Body::input`], which
 //! the handler calls once the object lookup has passed.
 
@@ -13,35 +13,12 @@ use rocket::request::Request;
 use crate::error::Error;
 use crate::validation::Input;
 
-pub struct Body(Result<Encoded, Error>);
-
-enum Encoded {
-    Empty,
-    Json(Vec<u8>),
-    Form(Vec<u8>),
-    Multipart(Vec<(String, String)>),
-}
+pub struct Body(Result<Input, Error>);
 
 impl Body {
     /// The fields sent, or the 400/413/415 that the body deserves.
     pub fn input(self) -> Result<Input, Error> {
-        match self.0? {
-            Encoded::Empty => Ok(Input::default()),
-            Encoded::Json(bytes) => {
-                let value = serde_json::from_slice(&bytes)
-                    .map_err(|e| Error::BadRequest(format!("JSON parse error - {e}")))?;
-                Input::from_json(value)
-            }
-            Encoded::Form(bytes) => {
-                let text = String::from_utf8_lossy(&bytes);
-                Ok(Input::from_pairs(Form::values(&text).map(|field| {
-                    let name = RawStr::new(field.name.source().as_str()).url_decode_lossy();
-                    let value = RawStr::new(field.value).url_decode_lossy();
-                    (name.into_owned(), value.into_owned())
-                })))
-            }
-            Encoded::Multipart(pairs) => Ok(Input::from_pairs(pairs)),
-        }
+        self.0
     }
 }
 
@@ -54,26 +31,31 @@ impl<'r> FromData<'r> for Body {
     }
 }
 
-async fn read<'r>(req: &'r Request<'_>, mut data: Data<'r>) -> Result<Encoded, Error> {
+async fn read<'r>(req: &'r Request<'_>, mut data: Data<'r>) -> Result<Input, Error> {
     // Like DRF: no declared type, or an empty body of any type, means no data.
     let Some(content_type) = req.content_type() else {
-        return Ok(Encoded::Empty);
+        return Ok(Input::default());
     };
     if data.peek(1).await.is_empty() {
-        return Ok(Encoded::Empty);
+        return Ok(Input::default());
     }
     let limits = req.limits();
     if content_type.is_json() {
-        read_capped(data, limits.get("json").unwrap_or(Limits::JSON))
-            .await
-            .map(Encoded::Json)
+        let bytes = read_capped(data, limits.get("json").unwrap_or(Limits::JSON)).await?;
+        let value = serde_json::from_slice(&bytes)
+            .map_err(|e| Error::BadRequest(format!("JSON parse error - {e}")))?;
+        Input::from_json(value)
     } else if content_type.is_form() {
-        read_capped(data, limits.get("form").unwrap_or(Limits::FORM))
-            .await
-            .map(Encoded::Form)
+        let bytes = read_capped(data, limits.get("form").unwrap_or(Limits::FORM)).await?;
+        let text = String::from_utf8_lossy(&bytes);
+        Ok(Input::from_pairs(Form::values(&text).map(|field| {
+            let name = RawStr::new(field.name.source().as_str()).url_decode_lossy();
+            let value = RawStr::new(field.value).url_decode_lossy();
+            (name.into_owned(), value.into_owned())
+        })))
     } else if content_type.is_form_data() {
         match Form::<FormFields>::from_data(req, data).await {
-            data::Outcome::Success(form) => Ok(Encoded::Multipart(form.into_inner().0)),
+            data::Outcome::Success(form) => Ok(Input::from_pairs(form.into_inner().0)),
             data::Outcome::Error((_, errors)) if errors.iter().any(over_limit) => {
                 Err(Error::PayloadTooLarge)
             }

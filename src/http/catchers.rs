@@ -2,55 +2,28 @@
 
 use rocket::http::Status;
 use rocket::request::Request;
-use rocket::{catch, catchers, Catcher};
+use rocket::serde::json::Json;
+use rocket::{catch, catchers, Catcher, Either};
+use serde_json::{json, Value};
 
 use crate::auth::guard::Conclusion;
 use crate::error::Error;
 
-#[catch(401)]
-fn unauthorized(req: &Request<'_>) -> Error {
-    Conclusion::so_far(req).refusal()
-}
-
-#[catch(403)]
-fn forbidden(req: &Request<'_>) -> Error {
-    Conclusion::so_far(req).refusal()
-}
-
-#[catch(404)]
-fn not_found() -> Error {
-    Error::NotFound
-}
-
-#[catch(413)]
-fn payload_too_large() -> Error {
-    Error::PayloadTooLarge
-}
-
-#[catch(503)]
-fn unavailable() -> Error {
-    Error::Unavailable
-}
-
+/// One catcher for every status: at `/api` it outranks the pages' catchers
+/// at `/`, the 401 one included.
 #[catch(default)]
-fn any(status: Status, _: &Request<'_>) -> (Status, rocket::serde::json::Json<serde_json::Value>) {
+fn any(status: Status, req: &Request<'_>) -> Either<Error, (Status, Json<Value>)> {
     let detail = match status.code {
+        401 | 403 => return Either::Left(Conclusion::so_far(req).refusal()),
+        404 => return Either::Left(Error::NotFound),
+        413 => return Either::Left(Error::PayloadTooLarge),
+        503 => return Either::Left(Error::Unavailable),
         500..=599 => "A server error occurred.",
         _ => status.reason_lossy(),
     };
-    (
-        status,
-        rocket::serde::json::Json(serde_json::json!({ "detail": detail })),
-    )
+    Either::Right((status, Json(json!({ "detail": detail }))))
 }
 
 pub fn json() -> Vec<Catcher> {
-    catchers![
-        unauthorized,
-        forbidden,
-        not_found,
-        payload_too_large,
-        unavailable,
-        any
-    ]
+    catchers![any]
 }

@@ -5,7 +5,6 @@ use std::collections::BTreeMap;
 
 use rocket::http::{Header, Method};
 use rocket::request::Request;
-use rocket::response::Responder;
 use rocket::route::{self, Handler, Route};
 use rocket::serde::json::Json;
 use rocket::Data;
@@ -25,16 +24,10 @@ pub enum Access {
 const FALLBACK_RANK: isize = 100;
 
 /// In the order DRF lists them in `Allow`.
-const METHODS: [Method; 8] = [
-    Method::Get,
-    Method::Post,
-    Method::Put,
-    Method::Patch,
-    Method::Delete,
-    Method::Head,
-    Method::Options,
-    Method::Trace,
-];
+const METHODS: [Method; 8] = {
+    use Method::*;
+    [Get, Post, Put, Patch, Delete, Head, Options, Trace]
+};
 
 /// `routes` plus, for each of their paths, a fallback route for every other
 /// method, answering 405 (or 200 to OPTIONS) after authenticating.
@@ -90,12 +83,10 @@ impl Handler for Fallback {
                 "renders": ["application/json"],
                 "parses": ["application/json", "application/x-www-form-urlencoded", "multipart/form-data"],
             }));
-            let mut response = match metadata.respond_to(req) {
-                Ok(response) => response,
-                Err(status) => return route::Outcome::Error(status),
-            };
-            response.set_header(Header::new("Allow", self.allow.clone()));
-            return route::Outcome::Success(response);
+            return route::Outcome::from(req, metadata).map(|mut response| {
+                response.set_header(Header::new("Allow", self.allow.clone()));
+                response
+            });
         }
         let error = Error::MethodNotAllowed {
             method: req.method().as_str().to_owned(),

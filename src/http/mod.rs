@@ -1,6 +1,5 @@
 //! HTTP plumbing shared by every API module: request bodies, DRF's 405 and
-//! OPTIONS behaviour, optional trailing slashes, the JSON catchers, the
-//! request log and headers.
+//! OPTIONS, optional trailing slashes, JSON catchers, request log, headers.
 
 pub mod access_log;
 pub mod body;

@@ -3,9 +3,8 @@
 use rocket::fairing::AdHoc;
 use rocket::http::uri::Origin;
 
-/// Strips one trailing slash before routing, so `/api/leads/` and
-/// `/api/leads` reach the same route (Django's URLs end in a slash, most
-/// clients' do not). Routes are declared without the slash.
+/// Strips one trailing slash before routing, as routes are declared without
+/// it: Django's URLs end in a slash, most clients' do not.
 pub fn fairing() -> AdHoc {
     AdHoc::on_request("Optional trailing slash", |req, _| {
         Box::pin(async move {

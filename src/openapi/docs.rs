@@ -11,11 +11,7 @@ use serde_json::{json, Map, Value};
 const METHODS: [&str; 5] = ["get", "post", "put", "patch", "delete"];
 
 pub fn context(doc: &Value) -> Value {
-    let empty = Map::new();
-    let object = |v: &Value| v.as_object().unwrap_or(&empty).clone();
-    let components = &doc["components"];
-    let endpoints: Vec<Value> = object(&doc["paths"])
-        .iter()
+    let endpoints: Vec<Value> = entries(&doc["paths"])
         .flat_map(|(path, item)| {
             METHODS.iter().filter_map(move |method| {
                 let op = item.get(*method)?;
@@ -24,8 +20,7 @@ pub fn context(doc: &Value) -> Value {
         })
         .collect();
     let named = |section: &str, render: fn(&str, &Value, &Value) -> Value| -> Vec<Value> {
-        object(&components[section])
-            .iter()
+        entries(&doc["components"][section])
             .map(|(name, value)| render(name, value, doc))
             .collect()
     };
@@ -45,8 +40,7 @@ fn operation(doc: &Value, path: &str, method: &str, item: &Value, op: &Value) ->
     // Path-level parameters apply to every operation of the path.
     let parameters: Vec<Value> = [&item["parameters"], &op["parameters"]]
         .into_iter()
-        .filter_map(Value::as_array)
-        .flatten()
+        .flat_map(items)
         .map(|p| {
             let p = resolve(doc, p);
             json!({
@@ -58,19 +52,13 @@ fn operation(doc: &Value, path: &str, method: &str, item: &Value, op: &Value) ->
         .collect();
     let body = op.get("requestBody").map(|b| {
         let b = resolve(doc, b);
-        let media: Vec<Value> = entries(&b["content"])
-            .map(|(media, content)| json!({ "media": media, "type": type_parts(&content["schema"]) }))
-            .collect();
-        json!({ "required": b["required"].as_bool().unwrap_or(false), "media": media })
+        json!({ "required": b["required"].as_bool().unwrap_or(false), "media": media(&b["content"]) })
     });
     let responses: Vec<Value> = entries(&op["responses"])
         .map(|(status, r)| response(doc, status, r))
         .collect();
     let security = op.get("security").unwrap_or(&doc["security"]);
-    let schemes: Vec<&String> = security
-        .as_array()
-        .into_iter()
-        .flatten()
+    let schemes: Vec<&String> = items(security)
         .filter_map(Value::as_object)
         .flat_map(Map::keys)
         .collect();
@@ -95,9 +83,7 @@ fn response(doc: &Value, status: &str, r: &Value) -> Value {
         "shared": shared,
         "description": rich(&r["description"]),
         "headers": entries(&r["headers"]).map(|(name, _)| name).collect::<Vec<_>>(),
-        "media": entries(&r["content"])
-            .map(|(media, content)| json!({ "media": media, "type": type_parts(&content["schema"]) }))
-            .collect::<Vec<_>>(),
+        "media": media(&r["content"]),
     })
 }
 
@@ -115,12 +101,7 @@ fn security_scheme(name: &str, s: &Value, _: &Value) -> Value {
 }
 
 fn schema_entry(name: &str, s: &Value, _: &Value) -> Value {
-    let required: Vec<&str> = s["required"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_str)
-        .collect();
+    let required: Vec<&str> = items(&s["required"]).filter_map(Value::as_str).collect();
     let properties: Vec<Value> = entries(&s["properties"])
         .map(|(prop, p)| {
             json!({
@@ -139,8 +120,19 @@ fn schema_entry(name: &str, s: &Value, _: &Value) -> Value {
     })
 }
 
+/// A `content` map's media types, each with its schema's type.
+fn media(content: &Value) -> Vec<Value> {
+    entries(content)
+        .map(|(media, c)| json!({ "media": media, "type": type_parts(&c["schema"]) }))
+        .collect()
+}
+
 fn entries(value: &Value) -> impl Iterator<Item = (&String, &Value)> {
     value.as_object().into_iter().flatten()
+}
+
+fn items(value: &Value) -> impl Iterator<Item = &Value> {
+    value.as_array().into_iter().flatten()
 }
 
 /// The last segment of a `$ref` ("#/components/schemas/Lead" → "Lead").
@@ -162,43 +154,28 @@ fn type_parts(schema: &Value) -> Vec<Value> {
     if let Some(name) = ref_name(schema) {
         return vec![json!({ "text": name, "href": format!("#schema-{name}") })];
     }
-    let joined = |key: &str, word: &str| -> Option<Vec<Value>> {
-        let alternatives = schema[key].as_array()?;
-        let mut parts = Vec::new();
-        for (i, alternative) in alternatives.iter().enumerate() {
-            if i > 0 {
-                parts.push(json!({ "text": word }));
-            }
-            parts.extend(type_parts(alternative));
+    let text = |text: &str| json!({ "text": text });
+    let combined = [("anyOf", " or "), ("oneOf", " or "), ("allOf", " and ")]
+        .into_iter()
+        .find_map(|(key, word)| Some((schema[key].as_array()?, word)));
+    let additional = &schema["additionalProperties"];
+    let mut parts = match (combined, schema["type"].as_str()) {
+        (Some((alternatives, word)), _) => {
+            let each: Vec<Vec<Value>> = alternatives.iter().map(type_parts).collect();
+            each.join(&text(word))
         }
-        Some(parts)
-    };
-    let mut parts = if let Some(parts) = joined("anyOf", " or ").or_else(|| joined("oneOf", " or "))
-    {
-        parts
-    } else if let Some(parts) = joined("allOf", " and ") {
-        parts
-    } else {
-        match schema["type"].as_str() {
-            Some("array") => {
-                let mut parts = vec![json!({ "text": "array of " })];
-                parts.extend(type_parts(&schema["items"]));
-                parts
-            }
-            Some("object") if schema["additionalProperties"].is_object() => {
-                let mut parts = vec![json!({ "text": "object of " })];
-                parts.extend(type_parts(&schema["additionalProperties"]));
-                parts
-            }
-            Some(kind) => match schema["format"].as_str() {
-                Some(format) => vec![json!({ "text": format!("{kind} ({format})") })],
-                None => vec![json!({ "text": kind })],
-            },
-            None => vec![json!({ "text": "any" })],
+        (None, Some("array")) => [vec![text("array of ")], type_parts(&schema["items"])].concat(),
+        (None, Some("object")) if additional.is_object() => {
+            [vec![text("object of ")], type_parts(additional)].concat()
         }
+        (None, Some(kind)) => match schema["format"].as_str() {
+            Some(format) => vec![text(&format!("{kind} ({format})"))],
+            None => vec![text(kind)],
+        },
+        (None, None) => vec![text("any")],
     };
     if schema["nullable"].as_bool() == Some(true) {
-        parts.push(json!({ "text": " or null" }));
+        parts.push(text(" or null"));
     }
     parts
 }
@@ -229,13 +206,10 @@ fn constraints(schema: &Value) -> Vec<String> {
     if schema["readOnly"].as_bool() == Some(true) {
         found.push("read-only".into());
     }
-    for alternative in ["anyOf", "oneOf", "allOf"]
+    let alternatives = ["anyOf", "oneOf", "allOf"]
         .iter()
-        .filter_map(|key| schema[*key].as_array())
-        .flatten()
-    {
-        found.extend(constraints(alternative));
-    }
+        .flat_map(|key| items(&schema[*key]));
+    found.extend(alternatives.flat_map(constraints));
     found
 }
 

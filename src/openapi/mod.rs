@@ -2,9 +2,8 @@
 //! `GET /api/docs` (the same document as an HTML reference page).
 //!
 //! The document is hand-written JSON next to this file rather than derived
-//! from the handlers: the wire contract (SPEC §3) is the thing being
-//! promised, and tests/api/openapi.rs checks it against the mounted routes
-//! so that the two cannot drift apart. It is parsed once, on first use.
+//! from the handlers: the wire contract (SPEC §3) is the thing promised, and
+//! tests/api/openapi.rs checks it against the mounted routes.
 
 mod docs;
 
@@ -22,16 +21,10 @@ static DOCUMENT: LazyLock<Value> = LazyLock::new(|| {
     serde_json::from_str(include_str!("openapi.json")).expect("src/openapi/openapi.json is JSON")
 });
 
-/// The reference page's context: derived from the static document once.
-static DOCS_CONTEXT: LazyLock<Value> = LazyLock::new(|| docs::context(document()));
+static DOCS_CONTEXT: LazyLock<Value> = LazyLock::new(|| docs::context(&DOCUMENT));
 
 /// Served compact, like every other JSON answer of the API.
 static COMPACT: LazyLock<String> = LazyLock::new(|| DOCUMENT.to_string());
-
-/// The parsed OpenAPI document.
-pub fn document() -> &'static Value {
-    &DOCUMENT
-}
 
 /// Public, and under `/api` like the endpoints they describe, with the
 /// same 405 answers to other methods.
@@ -44,11 +37,10 @@ fn openapi_json() -> (ContentType, &'static str) {
     (ContentType::JSON, COMPACT.as_str())
 }
 
-/// The page shows the signed-in user's navigation like every page does; a
-/// request the page guard refuses (say, a bad `Authorization` header) still
-/// gets the reference, as an anonymous reader.
+/// A request the page guard refuses (say, a bad `Authorization` header)
+/// still gets the reference, as an anonymous reader.
 #[get("/docs")]
 fn api_docs(view: Option<View>) -> Template {
-    view.unwrap_or_else(View::anonymous)
+    view.unwrap_or_default()
         .render("api/docs", "api", DOCS_CONTEXT.clone())
 }

@@ -11,7 +11,7 @@ use crate::db::Db;
 use crate::http::Body;
 use crate::users::hashing::Hasher;
 
-use super::view::{FormOutcome, PageError, View};
+use super::view::{redirect_with_flash, FormOutcome, PageError, View};
 
 pub fn routes() -> Vec<Route> {
     routes![
@@ -47,20 +47,15 @@ async fn sessions(auth: Auth, view: View, db: &Db) -> Result<Template, PageError
 #[post("/account/sessions/<token_key>/revoke")]
 async fn revoke(auth: Auth, db: &Db, token_key: &str) -> Result<Flash<Redirect>, PageError> {
     service::revoke_by_key(db, auth.user.id, token_key).await?;
-    Ok(Flash::success(
-        Redirect::to("/account/sessions"),
-        "Session revoked.",
-    ))
+    Ok(redirect_with_flash("/account/sessions", "Session revoked."))
 }
 
 #[post("/account/sessions/revoke-others")]
 async fn revoke_others(auth: Auth, db: &Db) -> Result<Flash<Redirect>, PageError> {
     let removed = service::revoke_others(db, auth.user.id, &auth.token_digest).await?;
-    let message = format!(
-        "Revoked {removed} other session{}.",
-        if removed == 1 { "" } else { "s" }
-    );
-    Ok(Flash::success(Redirect::to("/account/sessions"), message))
+    let plural = if removed == 1 { "" } else { "s" };
+    let message = format!("Revoked {removed} other session{plural}.");
+    Ok(redirect_with_flash("/account/sessions", message))
 }
 
 fn password_page(view: View, errors: Value) -> Template {
@@ -84,10 +79,8 @@ async fn change_password(
     Ok(FormOutcome::from_result(
         service::change_password(db, hasher, &auth.user, &auth.token_digest, &input).await,
         |()| {
-            Flash::success(
-                Redirect::to("/account/sessions"),
-                "Password changed. Your other sessions were signed out.",
-            )
+            let message = "Password changed. Your other sessions were signed out.";
+            redirect_with_flash("/account/sessions", message)
         },
         |errors| password_page(view, json!(errors)),
     ))

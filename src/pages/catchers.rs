@@ -11,6 +11,8 @@ use crate::auth::csrf::CsrfKey;
 use crate::auth::guard::Conclusion;
 use crate::listing::Query;
 
+use super::View;
+
 /// Anonymous visitors of a page that needs a login go to the login page,
 /// and come back afterwards.
 #[catch(401)]
@@ -29,22 +31,14 @@ fn error_page(status: Status, req: &Request<'_>) -> (Status, Template) {
         _ => ("Something went wrong", "An unexpected error occurred. Please try again."),
     };
     // The user, if authentication ran for this request; nothing is looked up anew.
-    let (user, csrf_token) = match (&Conclusion::so_far(req).0, req.rocket().state::<CsrfKey>()) {
-        (Ok(Some(auth)), Some(key)) => (
-            Some(json!({ "username": auth.user.username, "is_staff": auth.user.is_staff })),
-            key.for_session(&auth.token_digest),
-        ),
-        _ => (None, String::new()),
-    };
-    let context = json!({
-        "heading": heading,
-        "message": message,
-        "user": user,
-        "csrf_token": csrf_token,
-        "flash": null,
-        "section": "",
-    });
-    (status, Template::render("error", context))
+    let mut view = View::default();
+    let rocket = req.rocket();
+    if let (Ok(Some(auth)), Some(key)) = (&Conclusion::so_far(req).0, rocket.state::<CsrfKey>()) {
+        view.user = Some(auth.user.clone());
+        view.csrf_token = key.for_session(&auth.token_digest);
+    }
+    let context = json!({ "heading": heading, "message": message });
+    (status, view.render("error", "", context))
 }
 
 pub fn html() -> Vec<Catcher> {

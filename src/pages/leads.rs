@@ -14,7 +14,7 @@ use crate::leads::service::{self, parse_id, Scope};
 use crate::leads::{CreateQueue, Lead};
 use crate::listing::{ListNav, Query};
 
-use super::view::{kept, FormOutcome, PageError, View};
+use super::view::{kept, redirect_with_flash, FormOutcome, PageError, View};
 
 pub fn routes() -> Vec<Route> {
     routes![
@@ -112,12 +112,7 @@ async fn create(
     let input = body.input()?;
     Ok(FormOutcome::from_result(
         service::create(db, queue, auth.user.id, &input).await,
-        |lead| {
-            Flash::success(
-                Redirect::to("/leads"),
-                format!("Lead “{}” created.", lead.name),
-            )
-        },
+        |lead| redirect_with_flash("/leads", format!("Lead “{}” created.", lead.name)),
         |errors| lead_form(view, None, kept(&input, &LEAD_FIELDS), json!(errors)),
     ))
 }
@@ -140,12 +135,7 @@ async fn update(
     let input = body.input()?;
     Ok(FormOutcome::from_result(
         service::update(db, Scope::Owner(auth.user.id), id, &input, false, None).await,
-        |lead| {
-            Flash::success(
-                Redirect::to("/leads"),
-                format!("Lead “{}” saved.", lead.name),
-            )
-        },
+        |lead| redirect_with_flash("/leads", format!("Lead “{}” saved.", lead.name)),
         |errors| lead_form(view, Some(id), kept(&input, &LEAD_FIELDS), json!(errors)),
     ))
 }
@@ -161,8 +151,6 @@ async fn delete(auth: Auth, db: &Db, id: &str) -> Result<Flash<Redirect>, PageEr
     let id = parse_id(id)?;
     let lead = service::get(db, Scope::Owner(auth.user.id), id).await?;
     service::delete(db, auth.user.id, id).await?;
-    Ok(Flash::success(
-        Redirect::to("/leads"),
-        format!("Lead “{}” deleted.", lead.name),
-    ))
+    let message = format!("Lead “{}” deleted.", lead.name);
+    Ok(redirect_with_flash("/leads", message))
 }

@@ -3,10 +3,10 @@
 use std::net::IpAddr;
 
 use rocket::http::{CookieJar, Status};
+use rocket::outcome::try_outcome;
 use rocket::request::{FromRequest, Outcome, Request};
 use rocket::response::{Flash, Redirect};
-use rocket::Either;
-use rocket::{get, post, routes, Route, State};
+use rocket::{get, post, routes, Either, Route, State};
 use rocket_dyn_templates::Template;
 use serde_json::json;
 
@@ -18,7 +18,7 @@ use crate::error::{Error, FieldErrors};
 use crate::http::{Body, UserAgent};
 use crate::users::hashing::Hasher;
 
-use super::view::{kept, page_state, FormOutcome, PageError, View};
+use super::view::{kept, page_state, redirect_with_flash, FormOutcome, PageError, View};
 
 pub fn routes() -> Vec<Route> {
     routes![home, signup_form, signup, login_form, login, logout]
@@ -28,11 +28,7 @@ const AFTER_LOGIN: &str = "/leads";
 
 #[get("/")]
 fn home(auth: MaybeAuth) -> Redirect {
-    Redirect::to(if auth.0.is_some() {
-        AFTER_LOGIN
-    } else {
-        "/login"
-    })
+    Redirect::to(auth.0.map_or("/login", |_| AFTER_LOGIN))
 }
 
 /// The anonymous forms' CSRF check: the token must be bound to this
@@ -44,10 +40,7 @@ impl<'r> FromRequest<'r> for AnonymousCsrf {
     type Error = Error;
 
     async fn from_request(req: &'r Request<'_>) -> Outcome<Self, Error> {
-        let (settings, key) = match page_state(req) {
-            Ok(state) => state,
-            Err(failure) => return Outcome::Error(failure),
-        };
+        let (settings, key) = try_outcome!(page_state(req));
         let checked = match cookie::csrf_seed(req, settings) {
             Some(seed) => csrf::check(req, &key.for_seed(seed)),
             None => Err("CSRF Failed: CSRF cookie not set.".to_owned()),
@@ -62,17 +55,13 @@ impl<'r> FromRequest<'r> for AnonymousCsrf {
 /// Only same-site paths: `/leads?page=2` yes, `//evil.example` or
 /// `https://evil.example` no.
 fn safe_next(next: Option<&str>) -> &str {
-    match next {
-        Some(path)
-            if path.starts_with('/')
-                && !path.starts_with("//")
-                && !path.starts_with("/\\")
-                && !path.contains(['\r', '\n']) =>
-        {
-            path
-        }
-        _ => AFTER_LOGIN,
-    }
+    next.filter(|path| {
+        path.starts_with('/')
+            && !path.starts_with("//")
+            && !path.starts_with("/\\")
+            && !path.contains(['\r', '\n'])
+    })
+    .unwrap_or(AFTER_LOGIN)
 }
 
 #[get("/signup")]
@@ -102,18 +91,12 @@ async fn signup(
         result,
         |issued| {
             cookie::set_session(jar, settings, issued.token);
-            Flash::success(
-                Redirect::to(AFTER_LOGIN),
-                format!("Welcome, {}!", issued.user.username),
-            )
+            redirect_with_flash(AFTER_LOGIN, format!("Welcome, {}!", issued.user.username))
         },
         |errors| {
             let form = kept(&input, &["username", "email"]);
-            view.render(
-                "signup",
-                "signup",
-                json!({ "form": form, "errors": errors }),
-            )
+            let context = json!({ "form": form, "errors": errors });
+            view.render("signup", "signup", context)
         },
     ))
 }
@@ -123,11 +106,8 @@ fn login_form(view: View, next: Option<&str>) -> Either<Template, Redirect> {
     if view.user.is_some() {
         return Either::Right(Redirect::to(safe_next(next).to_owned()));
     }
-    Either::Left(view.render(
-        "login",
-        "login",
-        json!({ "form": {}, "errors": {}, "next": next }),
-    ))
+    let context = json!({ "form": {}, "errors": {}, "next": next });
+    Either::Left(view.render("login", "login", context))
 }
 
 #[post("/login?<next>", data = "<body>")]
@@ -158,18 +138,13 @@ async fn login(
         result,
         |issued| {
             cookie::set_session(jar, settings, issued.token);
-            Flash::success(
-                Redirect::to(safe_next(next).to_owned()),
-                format!("Welcome back, {}.", issued.user.username),
-            )
+            let welcome = format!("Welcome back, {}.", issued.user.username);
+            redirect_with_flash(safe_next(next), welcome)
         },
         |errors| {
             let form = kept(&input, &["username"]);
-            view.render(
-                "login",
-                "login",
-                json!({ "form": form, "errors": errors, "next": next }),
-            )
+            let context = json!({ "form": form, "errors": errors, "next": next });
+            view.render("login", "login", context)
         },
     ))
 }
@@ -184,10 +159,7 @@ async fn logout(
 ) -> Result<Flash<Redirect>, PageError> {
     service::revoke(db, &auth.token_digest).await?;
     cookie::clear_session(jar, settings);
-    Ok(Flash::success(
-        Redirect::to("/login"),
-        "You have been logged out.",
-    ))
+    Ok(redirect_with_flash("/login", "You have been logged out."))
 }
 
 #[cfg(test)]

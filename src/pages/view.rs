@@ -1,20 +1,25 @@
 //! What every page needs: the user, a CSRF token for its forms, the flash
-//! message; and the HTML error responder.
+//! message; and the HTML error and form responders.
 
-use rocket::http::Status;
+use rocket::http::{Header, Status};
+use rocket::outcome::try_outcome;
 use rocket::request::{FlashMessage, FromRequest, Outcome, Request};
-use rocket::response::{self, Responder};
+use rocket::response::{self, Flash, Redirect, Responder};
 use rocket_dyn_templates::Template;
 use serde_json::{json, Value};
 
 use crate::auth::cookie;
 use crate::auth::csrf::CsrfKey;
-use crate::auth::guard::Conclusion;
+use crate::auth::MaybeAuth;
 use crate::config::Settings;
-use crate::error::Error;
+use crate::error::{Error, FieldErrors};
 use crate::users::User;
+use crate::validation::Input;
 
-/// A page's shared context, gathered from the request.
+/// A page's shared context, gathered from the request. The default is a
+/// reader with no session, for pages that render even when the request's
+/// credentials were refused.
+#[derive(Default)]
 pub struct View {
     pub user: Option<User>,
     pub csrf_token: String,
@@ -22,16 +27,6 @@ pub struct View {
 }
 
 impl View {
-    /// A reader with no session, for pages that must render even when the
-    /// request's credentials were refused.
-    pub fn anonymous() -> View {
-        View {
-            user: None,
-            csrf_token: String::new(),
-            flash: None,
-        }
-    }
-
     /// Renders `template` with the page's own `context` (an object) merged
     /// over the shared keys: `user`, `csrf_token`, `flash`, `section`.
     pub fn render(self, template: &'static str, section: &str, context: Value) -> Template {
@@ -49,13 +44,11 @@ impl View {
 }
 
 /// The settings and CSRF key that the page guards need.
-pub(super) fn page_state<'r>(
-    req: &'r Request<'_>,
-) -> Result<(&'r Settings, &'r CsrfKey), (Status, Error)> {
+pub(super) fn page_state<'r>(req: &'r Request<'_>) -> Outcome<(&'r Settings, &'r CsrfKey), Error> {
     let rocket = req.rocket();
     match (rocket.state::<Settings>(), rocket.state::<CsrfKey>()) {
-        (Some(settings), Some(key)) => Ok((settings, key)),
-        _ => Err((Status::InternalServerError, Error::Internal)),
+        (Some(settings), Some(key)) => Outcome::Success((settings, key)),
+        _ => Outcome::Error((Status::InternalServerError, Error::Internal)),
     }
 }
 
@@ -64,27 +57,11 @@ impl<'r> FromRequest<'r> for View {
     type Error = Error;
 
     async fn from_request(req: &'r Request<'_>) -> Outcome<Self, Error> {
-        let (settings, key) = match page_state(req) {
-            Ok(state) => state,
-            Err(failure) => return Outcome::Error(failure),
-        };
-        let found = match &Conclusion::of(req).await.0 {
-            Ok(found) => found.clone(),
-            Err(error) => return Outcome::Error((error.status(), error.clone())),
-        };
+        let (settings, key) = try_outcome!(page_state(req));
+        let found = try_outcome!(req.guard::<MaybeAuth>().await).0;
         let csrf_token = match &found {
             Some(auth) => key.for_session(&auth.token_digest),
-            None => {
-                let seed = match cookie::csrf_seed(req, settings) {
-                    Some(seed) => seed.to_owned(),
-                    None => {
-                        let seed = crate::auth::token::random_hex(32);
-                        cookie::set_csrf_seed(req.cookies(), settings, seed.clone());
-                        seed
-                    }
-                };
-                key.for_seed(&seed)
-            }
+            None => key.for_seed(&cookie::csrf_seed_or_new(req, settings)),
         };
         let flash = req
             .guard::<Option<FlashMessage<'_>>>()
@@ -117,17 +94,21 @@ impl<'r> Responder<'r, 'static> for PageError {
     }
 }
 
-/// A form POST's outcome: a redirect with a flash message when it worked,
+/// A redirect after an action that worked, with its flash message.
+pub fn redirect_with_flash(path: &str, message: impl Into<String>) -> Flash<Redirect> {
+    Flash::success(Redirect::to(path.to_owned()), message)
+}
+
+/// A form POST's outcome: a redirect with a flash message when it worked;
 /// the form again with its errors and the input kept when it did not (422)
-/// or when the attempt is throttled (429, with `Retry-After`), or an error
-/// page.
+/// or was throttled (429, with `Retry-After`); or an error page.
 #[derive(rocket::Responder)]
 pub enum FormOutcome {
-    Done(rocket::response::Flash<rocket::response::Redirect>),
+    Done(Flash<Redirect>),
     #[response(status = 422)]
     Invalid(Template),
     #[response(status = 429)]
-    Throttled(Template, rocket::http::Header<'static>),
+    Throttled(Template, Header<'static>),
     Failed(PageError),
 }
 
@@ -135,8 +116,8 @@ impl FormOutcome {
     /// Maps a service result: field errors re-render the form via `form`.
     pub fn from_result<T>(
         result: Result<T, Error>,
-        done: impl FnOnce(T) -> rocket::response::Flash<rocket::response::Redirect>,
-        form: impl FnOnce(crate::error::FieldErrors) -> Template,
+        done: impl FnOnce(T) -> Flash<Redirect>,
+        form: impl FnOnce(FieldErrors) -> Template,
     ) -> FormOutcome {
         match result {
             Ok(value) => FormOutcome::Done(done(value)),
@@ -147,11 +128,8 @@ impl FormOutcome {
                     human_wait(wait_seconds)
                 );
                 FormOutcome::Throttled(
-                    form(crate::error::FieldErrors::single(
-                        crate::error::FieldErrors::NON_FIELD,
-                        message,
-                    )),
-                    rocket::http::Header::new("Retry-After", wait_seconds.to_string()),
+                    form(FieldErrors::single(FieldErrors::NON_FIELD, message)),
+                    Header::new("Retry-After", wait_seconds.to_string()),
                 )
             }
             Err(error) => FormOutcome::Failed(PageError(error)),
@@ -170,7 +148,7 @@ fn human_wait(seconds: u64) -> String {
 }
 
 /// The submitted values to show again in a form (never passwords).
-pub fn kept(input: &crate::validation::Input, fields: &[&str]) -> Value {
+pub fn kept(input: &Input, fields: &[&str]) -> Value {
     fields
         .iter()
         .map(|f| (f.to_string(), json!(input.str(f).unwrap_or(""))))

@@ -72,7 +72,7 @@ mod tests {
             "o'brien@example.org",
             "user@[192.0.2.1]",
             "user@[IPv6:2001:db8::1]",
-            "jörg@exämple.de".replace('ö', "o").as_str(),
+            "jorg@exämple.de",
             "a@exämple.de",
         ] {
             assert!(is_valid_email(ok), "{ok} should be valid");

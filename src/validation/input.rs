@@ -15,28 +15,26 @@ impl Input {
 
     /// A JSON document must be an object, as DRF's serializers require.
     pub fn from_json(value: Value) -> Result<Self, Error> {
-        let got = match value {
+        let expected = |got: &str| format!("Invalid data. Expected a dictionary, but got {got}.");
+        let message = match value {
             Value::Object(map) => return Ok(Input(map)),
-            Value::Null => return Err(no_data()),
-            Value::Array(_) => "list",
-            Value::String(_) => "str",
-            Value::Bool(_) => "bool",
-            Value::Number(ref n) if n.is_f64() => "float",
-            Value::Number(_) => "int",
+            Value::Null => "No data provided".to_owned(),
+            Value::Array(_) => expected("list"),
+            Value::String(_) => expected("str"),
+            Value::Bool(_) => expected("bool"),
+            Value::Number(ref n) if n.is_f64() => expected("float"),
+            Value::Number(_) => expected("int"),
         };
         Err(Error::Invalid(FieldErrors::single(
             FieldErrors::NON_FIELD,
-            format!("Invalid data. Expected a dictionary, but got {got}."),
+            message,
         )))
     }
 
     /// Form fields; when a name repeats, the last value wins (Django's `QueryDict`).
-    pub fn from_pairs<I, K, V>(pairs: I) -> Self
-    where
-        I: IntoIterator<Item = (K, V)>,
-        K: Into<String>,
-        V: Into<String>,
-    {
+    pub fn from_pairs(
+        pairs: impl IntoIterator<Item = (impl Into<String>, impl Into<String>)>,
+    ) -> Self {
         Input(
             pairs
                 .into_iter()
@@ -49,11 +47,4 @@ impl Input {
     pub fn str(&self, field: &str) -> Option<&str> {
         self.get(field).and_then(Value::as_str)
     }
-}
-
-fn no_data() -> Error {
-    Error::Invalid(FieldErrors::single(
-        FieldErrors::NON_FIELD,
-        "No data provided",
-    ))
 }

@@ -11,16 +11,7 @@ use serde_json::Value;
 
 use crate::error::FieldErrors;
 
-pub const REQUIRED: &str = "This field is required.";
-pub const BLANK: &str = "This field may not be blank.";
-pub const NULL: &str = "This field may not be null.";
-pub const NOT_A_STRING: &str = "Not a valid string.";
 pub const INVALID_EMAIL: &str = "Enter a valid email address.";
-pub const NULL_CHARACTERS: &str = "Null characters are not allowed.";
-
-pub fn too_long(max: usize) -> String {
-    format!("Ensure this field has no more than {max} characters.")
-}
 
 /// The form under which a username or an email is unique and looked up:
 /// Unicode lower case, computed here because SQLite's `lower()` folds ASCII only.
@@ -30,11 +21,12 @@ pub fn case_key(text: &str) -> String {
 
 /// Checks a text's length in characters, as DRF's `max_length` does.
 pub fn within(text: &str, max: usize) -> Result<(), String> {
-    if text.chars().count() > max {
-        Err(too_long(max))
-    } else {
-        Ok(())
+    if text.chars().count() <= max {
+        return Ok(());
     }
+    Err(format!(
+        "Ensure this field has no more than {max} characters."
+    ))
 }
 
 /// Reads fields from an [`Input`] the way DRF's `CharField` does, collecting
@@ -83,7 +75,7 @@ impl<'a> Validator<'a> {
     ) -> Option<T> {
         match self.input.get(field) {
             None if self.partial => None,
-            None => self.fail(field, REQUIRED),
+            None => self.fail(field, "This field is required."),
             Some(value) => self.parse(field, value, mode, parse),
         }
     }
@@ -113,26 +105,21 @@ impl<'a> Validator<'a> {
             Value::String(s) => s.clone(),
             // DRF's CharField accepts numbers and uses their text.
             Value::Number(n) => n.to_string(),
-            Value::Null => return self.fail(field, NULL),
-            _ => return self.fail(field, NOT_A_STRING),
+            Value::Null => return self.fail(field, "This field may not be null."),
+            _ => return self.fail(field, "Not a valid string."),
         };
         let text = match mode {
             Text::Exact => text,
             Text::Trimmed | Text::TrimmedMayBeBlank => text.trim().to_owned(),
         };
-        let blank = match mode {
-            Text::Exact => text.is_empty(),
-            Text::Trimmed => text.trim().is_empty(),
-            Text::TrimmedMayBeBlank => false,
-        };
-        if blank {
-            return self.fail(field, BLANK);
+        if text.is_empty() && !matches!(mode, Text::TrimmedMayBeBlank) {
+            return self.fail(field, "This field may not be blank.");
         }
         // DRF's CharField refuses NUL (PostgreSQL cannot store it in text);
         // the field's own check still runs, so both are reported.
         let has_nul = text.contains('\0');
         if has_nul {
-            self.errors.add(field, NULL_CHARACTERS);
+            self.errors.add(field, "Null characters are not allowed.");
         }
         match parse(text) {
             Ok(value) if !has_nul => Some(value),
