@@ -6,11 +6,12 @@ use rocket::futures::StreamExt;
 use rocket::http::{ContentType, Header};
 use rocket::response::stream::TextStream;
 use rocket::response::{Flash, Redirect};
-use rocket::{get, post, routes, FromForm, Responder, Route};
+use rocket::{get, post, routes, Either, FromForm, Responder, Route};
 use rocket_dyn_templates::Template;
 use serde_json::{json, Value};
 
 use crate::db::{Db, DbPool};
+use crate::error::Error;
 use crate::http::Body;
 use crate::leads::service::{self as leads, parse_id, Scope};
 use crate::listing::{ListNav, Query};
@@ -110,18 +111,12 @@ async fn list(
         "admin/leads",
         "admin",
         json!({
-            "leads": page.leads.iter().map(row).collect::<Vec<_>>(),
+            "leads": page.rows.iter().map(row).collect::<Vec<_>>(),
             "count": page.count,
             "total": page.total,
             "nav": nav,
-            "filters": {
-                "q": filters.q.clone().unwrap_or_default(),
-                "owner": filters.owner_id(),
-                "created_from": filters.created_from.clone().unwrap_or_default(),
-                "created_to": filters.created_to.clone().unwrap_or_default(),
-                "ordering": filters.ordering.clone().unwrap_or_default(),
-                "per_page": filters.per_page(),
-            },
+            "filters": filters,
+            "per_page": filters.per_page(),
             "page_sizes": PAGE_SIZES,
             "owner_options": owner_options(&owners, filters.owner_id()),
             "reassign_options": owner_options(&owners, None),
@@ -171,11 +166,8 @@ fn csv_line(lead: &AdminLead) -> String {
 async fn export(staff: Staff, db: &Db, filters: LeadFilters) -> Csv<TextStream![String]> {
     let pool: DbPool = (**db).clone();
     let sql = filters.export_sql();
-    audit(
-        &staff.0,
-        "export_leads",
-        &format!("filters={:?}", list_query(&filters).url("")),
-    );
+    let detail = format!("filters={:?}", list_query(&filters).url(""));
+    audit(&staff.0, "export_leads", &detail);
     let body = TextStream! {
         yield "id,name,email,message,owner,created_at\r\n".to_owned();
         let mut reader = match pool.read().await {
@@ -224,65 +216,46 @@ fn back_to(back: &str) -> String {
     }
 }
 
+/// "1 lead", "2 leads".
+fn leads_counted(n: u64) -> String {
+    format!("{n} lead{}", if n == 1 { "" } else { "s" })
+}
+
 #[post("/admin/leads/action", data = "<form>")]
 async fn action(
     staff: Staff,
     view: View,
     db: &Db,
     form: Form<Lenient<BulkAction>>,
-) -> Result<rocket::Either<Template, Flash<Redirect>>, PageError> {
+) -> Result<Either<Template, Flash<Redirect>>, PageError> {
     let back = back_to(&form.back);
-    if form.ids.is_empty() {
-        return Ok(rocket::Either::Right(Flash::error(
-            Redirect::to(back),
-            "Select at least one lead first.",
-        )));
-    }
-    match form.action.as_str() {
+    let outcome = match (form.action.as_str(), form.owner) {
+        _ if form.ids.is_empty() => Err("Select at least one lead first."),
         // Deleting asks first: the confirmation page lists what will go.
-        "delete" => {
+        ("delete", _) => {
             let leads = service::leads_by_id(db, &form.ids).await?;
-            Ok(rocket::Either::Left(view.render(
-                "admin/confirm_delete",
-                "admin",
-                json!({ "leads": leads.iter().map(row).collect::<Vec<_>>(), "back": back }),
-            )))
+            let leads: Vec<Value> = leads.iter().map(row).collect();
+            let context = json!({ "leads": leads, "back": back });
+            let page = view.render("admin/confirm_delete", "admin", context);
+            return Ok(Either::Left(page));
         }
-        "reassign" => {
-            let Some(owner) = form.owner else {
-                return Ok(rocket::Either::Right(Flash::error(
-                    Redirect::to(back),
-                    "Choose the new owner.",
-                )));
-            };
-            match service::reassign_leads(db, &form.ids, owner).await {
-                Ok(moved) => {
-                    audit(
-                        &staff.0,
-                        "reassign_leads",
-                        &format!("count={moved} owner_id={owner}"),
-                    );
-                    let message = format!(
-                        "Reassigned {moved} lead{}.",
-                        if moved == 1 { "" } else { "s" }
-                    );
-                    Ok(rocket::Either::Right(Flash::success(
-                        Redirect::to(back),
-                        message,
-                    )))
-                }
-                Err(crate::error::Error::NotFound) => Ok(rocket::Either::Right(Flash::error(
-                    Redirect::to(back),
-                    "That user no longer exists.",
-                ))),
-                Err(error) => Err(error.into()),
+        ("reassign", None) => Err("Choose the new owner."),
+        ("reassign", Some(owner)) => match service::reassign_leads(db, &form.ids, owner).await {
+            Ok(moved) => {
+                let detail = format!("count={moved} owner_id={owner}");
+                audit(&staff.0, "reassign_leads", &detail);
+                Ok(format!("Reassigned {}.", leads_counted(moved)))
             }
-        }
-        _ => Ok(rocket::Either::Right(Flash::error(
-            Redirect::to(back),
-            "Choose an action.",
-        ))),
-    }
+            Err(Error::NotFound) => Err("That user no longer exists."),
+            Err(error) => return Err(error.into()),
+        },
+        _ => Err("Choose an action."),
+    };
+    let back = Redirect::to(back);
+    Ok(Either::Right(match outcome {
+        Ok(done) => Flash::success(back, done),
+        Err(problem) => Flash::error(back, problem),
+    }))
 }
 
 #[post("/admin/leads/delete", data = "<form>")]
@@ -293,51 +266,33 @@ async fn confirm_delete(
 ) -> Result<Flash<Redirect>, PageError> {
     let deleted = service::delete_leads(db, &form.ids).await?;
     audit(&staff.0, "delete_leads", &format!("count={deleted}"));
-    let message = format!(
-        "Deleted {deleted} lead{}.",
-        if deleted == 1 { "" } else { "s" }
-    );
+    let message = format!("Deleted {}.", leads_counted(deleted));
     Ok(Flash::success(Redirect::to(back_to(&form.back)), message))
 }
 
 fn edit_page(
     view: View,
     lead: &AdminLead,
-    owners: Vec<(i64, String)>,
+    options: String,
     form: Value,
     errors: Value,
 ) -> Template {
-    let selected = form["owner"]
-        .as_i64()
-        .or_else(|| form["owner"].as_str().and_then(|o| o.parse().ok()));
-    let options = owner_options(&owners, selected);
-    view.render(
-        "admin/lead_edit",
-        "admin",
-        json!({ "lead": row(lead), "form": form, "errors": errors, "owner_options": options }),
-    )
+    let context =
+        json!({ "lead": row(lead), "form": form, "errors": errors, "owner_options": options });
+    view.render("admin/lead_edit", "admin", context)
 }
 
 async fn admin_lead(db: &DbPool, id: &str) -> Result<AdminLead, PageError> {
-    let id = parse_id(id)?;
-    let found = service::leads_by_id(db, &[id]).await?;
-    found
-        .into_iter()
-        .next()
-        .ok_or(PageError(crate::error::Error::NotFound))
+    let found = service::leads_by_id(db, &[parse_id(id)?]).await?;
+    found.into_iter().next().ok_or(PageError(Error::NotFound))
 }
 
 #[get("/admin/leads/<id>")]
 async fn edit_form(_staff: Staff, view: View, db: &Db, id: &str) -> Result<Template, PageError> {
     let lead = admin_lead(db, id).await?;
-    let form = json!({ "name": lead.name, "email": lead.email, "message": lead.message, "owner": lead.owner_id });
-    Ok(edit_page(
-        view,
-        &lead,
-        service::owner_choices(db).await?,
-        form,
-        json!({}),
-    ))
+    let options = owner_options(&service::owner_choices(db).await?, Some(lead.owner_id));
+    let form = json!({ "name": lead.name, "email": lead.email, "message": lead.message });
+    Ok(edit_page(view, &lead, options, form, json!({})))
 }
 
 /// Saves the fields (validated as everywhere else) and the owner, together.
@@ -364,8 +319,9 @@ async fn edit(
             )
         },
         |errors| {
-            let form = crate::pages::kept(&input, &["name", "email", "message", "owner"]);
-            edit_page(view, &lead, owners, form, json!(errors))
+            let form = crate::pages::kept(&input, &["name", "email", "message"]);
+            let options = owner_options(&owners, owner);
+            edit_page(view, &lead, options, form, json!(errors))
         },
     ))
 }

@@ -5,6 +5,7 @@ mod leads;
 pub mod service;
 mod users;
 
+use rocket::outcome::try_outcome;
 use rocket::request::{FromRequest, Outcome, Request};
 use rocket::Route;
 
@@ -12,9 +13,7 @@ use crate::auth::Auth;
 use crate::error::Error;
 
 pub fn routes() -> Vec<Route> {
-    let mut all = leads::routes();
-    all.extend(users::routes());
-    all
+    [leads::routes(), users::routes()].concat()
 }
 
 /// A staff member's request: anonymous visitors get 401 (the pages send
@@ -26,15 +25,12 @@ impl<'r> FromRequest<'r> for Staff {
     type Error = Error;
 
     async fn from_request(req: &'r Request<'_>) -> Outcome<Self, Error> {
-        match req.guard::<Auth>().await {
-            Outcome::Success(auth) if auth.user.is_staff => Outcome::Success(Staff(auth)),
-            Outcome::Success(_) => {
-                let error = Error::Forbidden("Staff only.".into());
-                Outcome::Error((error.status(), error))
-            }
-            Outcome::Error(failure) => Outcome::Error(failure),
-            Outcome::Forward(status) => Outcome::Forward(status),
+        let auth = try_outcome!(req.guard::<Auth>().await);
+        if auth.user.is_staff {
+            return Outcome::Success(Staff(auth));
         }
+        let error = Error::Forbidden("Staff only.".into());
+        Outcome::Error((error.status(), error))
     }
 }
 

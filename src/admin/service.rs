@@ -1,20 +1,76 @@
 //! Queries over every lead and user, for staff.
 
+use std::future::Future;
+
 use rocket::FromForm;
 use serde::Serialize;
 use time::macros::format_description;
-use time::{Date, PrimitiveDateTime, Time};
+use time::Date;
 
-use crate::db::{Bind, DbPool, Sql, WriteTx};
+use crate::db::{Bind, DbPool, Sql};
 use crate::error::Error;
 use crate::leads::list::search_terms;
 use crate::leads::SEARCH_KEY_MAX;
 use crate::listing::{page_count, page_offset, single_sort, Column, Page, Sort};
-use crate::on_db;
 use crate::timestamp::Timestamp;
 
+/// One page of an admin list: its rows, how many match the filters, how
+/// many there are in all, and which page of how many it is.
+pub struct ListPage<T> {
+    pub rows: Vec<T>,
+    pub count: i64,
+    pub total: i64,
+    pub page: u64,
+    pub pages: u64,
+}
+
+impl<T> ListPage<T> {
+    /// No rows yet: the page `asked` comes to among `count` matches.
+    fn of(count: i64, asked: Page, per_page: u64) -> Self {
+        let pages = page_count(count, per_page);
+        ListPage {
+            rows: Vec::new(),
+            count,
+            total: 0,
+            page: asked.clamped(pages),
+            pages,
+        }
+    }
+}
+
+/// `page` with `total` set to the rows of `table`, counted alongside on
+/// another connection (it does not depend on the filters).
+async fn with_total<T>(
+    db: &DbPool,
+    table: &str,
+    page: impl Future<Output = Result<ListPage<T>, Error>>,
+) -> Result<ListPage<T>, Error> {
+    let everything = Sql::new(&format!("SELECT CAST(COUNT(*) AS BIGINT) FROM {table}"));
+    let total = async { everything.fetch_count(db).await.map_err(Error::from) };
+    let (total, page) = rocket::futures::future::try_join(total, page).await?;
+    Ok(ListPage { total, ..page })
+}
+
+/// ` LIMIT … OFFSET …` for page `page` (an absurd one is past any end).
+fn push_limit(sql: &mut Sql, page: u64, per_page: u64) {
+    let offset = i64::try_from(page_offset(page, per_page)).unwrap_or(i64::MAX);
+    sql.push(" LIMIT ");
+    sql.bind(Bind::Int(per_page as i64));
+    sql.push(" OFFSET ");
+    sql.bind(Bind::Int(offset));
+}
+
+/// `ORDER BY expression, id` in one direction (ids break ties).
+fn push_order(sql: &mut Sql, expression: &str, descending: bool, id: &str) {
+    let direction = if descending { "DESC" } else { "ASC" };
+    sql.push(&format!(" ORDER BY {expression} {direction}"));
+    if expression != id {
+        sql.push(&format!(", {id} {direction}"));
+    }
+}
+
 /// The lead list's query string; every part optional, nothing an error.
-#[derive(Clone, Debug, Default, FromForm)]
+#[derive(Clone, Debug, Default, FromForm, Serialize)]
 pub struct LeadFilters {
     pub q: Option<String>,
     pub owner: Option<String>,
@@ -59,9 +115,9 @@ fn parse_date(text: Option<&str>) -> Option<Date> {
     text.and_then(|t| Date::parse(t.trim(), &format).ok())
 }
 
-fn start_of(date: Date) -> Timestamp {
-    let at = PrimitiveDateTime::new(date, Time::MIDNIGHT).assume_utc();
-    Timestamp((at.unix_timestamp_nanos() / 1_000) as i64)
+/// The start of `date` (UTC), as stored.
+fn midnight(date: Date) -> i64 {
+    (date.midnight().assume_utc().unix_timestamp_nanos() / 1_000) as i64
 }
 
 impl LeadFilters {
@@ -76,20 +132,15 @@ impl LeadFilters {
             .unwrap_or(DEFAULT_PAGE_SIZE)
     }
 
-    pub fn page(&self) -> Page {
-        Page::or_first(self.page.as_deref())
-    }
-
     /// The sort column; newest first by default.
     pub fn order(&self) -> Sort {
         single_sort(self.ordering.as_deref(), &LEAD_COLUMNS, "-id")
     }
 
     /// Appends `FROM … WHERE …` for these filters (shared by the count, the
-    /// page and the export). Owners are joined only to be shown; an owner's
-    /// username is searched through the thousand-fold smaller users table.
+    /// page and the export). Owners are joined only to be shown; a search
+    /// reaches their usernames through the much smaller users table.
     fn push_filters(&self, sql: &mut Sql, show_owner: bool) {
-        let terms = search_terms(self.q.as_deref());
         sql.push(" FROM leads");
         if show_owner {
             sql.push(" JOIN users ON users.id = leads.owner_id");
@@ -101,119 +152,97 @@ impl LeadFilters {
         }
         if let Some(from) = parse_date(self.created_from.as_deref()) {
             sql.push(" AND leads.created_at >= ");
-            sql.bind(Bind::Int(start_of(from).0));
+            sql.bind(Bind::Int(midnight(from)));
         }
         if let Some(to) = parse_date(self.created_to.as_deref()).and_then(|d| d.next_day()) {
             sql.push(" AND leads.created_at < ");
-            sql.bind(Bind::Int(start_of(to).0));
+            sql.bind(Bind::Int(midnight(to)));
         }
         let fields = [
             "leads.search_key {like}",
             "leads.owner_id IN (SELECT users.id FROM users WHERE users.username_key {like})",
         ];
-        sql.push_search(&terms, &fields, SEARCH_KEY_MAX);
+        sql.push_search(&search_terms(self.q.as_deref()), &fields, SEARCH_KEY_MAX);
     }
 
-    fn ordered(&self, sql: &mut Sql) {
-        let sort = self.order();
-        push_order(sql, sort.sql, sort.descending);
-    }
-
-    /// The same order through expressions no index matches, so that the
-    /// database filters first and then sorts only the matches, instead of
-    /// walking a whole index in order and testing every row it reaches.
-    fn ordered_after_filtering(&self, sql: &mut Sql) {
+    /// `ORDER BY` the sort column; `after_filtering`, through an expression
+    /// no index matches, so that the database sorts only the matches instead
+    /// of walking a whole index in order and testing every row it reaches.
+    fn ordered(&self, sql: &mut Sql, after_filtering: bool) {
         let sort = self.order();
         let expression = match sort.name {
+            _ if !after_filtering => sort.sql.to_owned(),
             "name" | "email" | "message" => format!("({} || '')", sort.sql),
             _ => format!("({} + 0)", sort.sql),
         };
-        push_order(sql, &expression, sort.descending);
+        push_order(sql, &expression, sort.descending, "leads.id");
     }
 
     fn is_search(&self) -> bool {
         !search_terms(self.q.as_deref()).is_empty()
     }
 
+    /// A page of matches. Its ids come from the leads table and its indexes
+    /// alone (deep offsets walk an index, not a join); only those rows are
+    /// then joined to their owners. A search scans every lead anyway: it
+    /// counts the matches in the same query, and sorts after filtering.
+    fn page_sql(&self, page: u64, per_page: u64, search: bool) -> Sql {
+        let (ids, join) = if search {
+            (
+                ", found.matches FROM (SELECT leads.id, CAST(COUNT(*) OVER () AS BIGINT) AS matches",
+                ") AS found JOIN leads ON leads.id = found.id JOIN users ON users.id = leads.owner_id",
+            )
+        } else {
+            (
+                " FROM leads JOIN users ON users.id = leads.owner_id WHERE leads.id IN (SELECT leads.id",
+                ")",
+            )
+        };
+        let mut sql = Sql::new(LEAD_SELECT);
+        sql.push(ids);
+        self.push_filters(&mut sql, false);
+        self.ordered(&mut sql, search);
+        push_limit(&mut sql, page, per_page);
+        sql.push(join);
+        self.ordered(&mut sql, search);
+        sql
+    }
+
     /// Every matching lead in order, for the CSV export.
     pub fn export_sql(&self) -> Sql {
         let mut sql = Sql::new(LEAD_SELECT);
         self.push_filters(&mut sql, true);
-        self.ordered(&mut sql);
+        self.ordered(&mut sql, false);
         sql
     }
 }
 
-/// `ORDER BY expression, id` in one direction (ids break ties).
-fn push_order(sql: &mut Sql, expression: &str, descending: bool) {
-    let direction = if descending { "DESC" } else { "ASC" };
-    if expression == "leads.id" {
-        sql.push(&format!(" ORDER BY leads.id {direction}"));
-    } else {
-        sql.push(&format!(
-            " ORDER BY {expression} {direction}, leads.id {direction}"
-        ));
-    }
+pub async fn list_leads(db: &DbPool, filters: &LeadFilters) -> Result<ListPage<AdminLead>, Error> {
+    with_total(db, "leads", matching_leads(db, filters)).await
 }
 
-/// One page of the admin lead list.
-pub struct LeadPage {
-    pub leads: Vec<AdminLead>,
-    /// Matches for the filters, and leads in all.
-    pub count: i64,
-    pub total: i64,
-    pub page: u64,
-    pub pages: u64,
-}
-
-pub async fn list_leads(db: &DbPool, filters: &LeadFilters) -> Result<LeadPage, Error> {
-    // "M total" does not depend on the rest: counted alongside, on another connection.
-    let everything = Sql::new("SELECT CAST(COUNT(*) AS BIGINT) FROM leads");
-    let (total, page) = rocket::futures::future::try_join(
-        async { everything.fetch_count(db).await.map_err(Error::from) },
-        matching_page(db, filters),
-    )
-    .await?;
-    Ok(LeadPage { total, ..page })
-}
-
-/// The page of matches and their count (`total` left for the caller).
-async fn matching_page(db: &DbPool, filters: &LeadFilters) -> Result<LeadPage, Error> {
-    if filters.is_search() {
-        if let Some(page) = searched_page(db, filters).await? {
+async fn matching_leads(db: &DbPool, filters: &LeadFilters) -> Result<ListPage<AdminLead>, Error> {
+    let per_page = filters.per_page();
+    let asked = Page::or_first(filters.page.as_deref());
+    // A search's page counts the matches too, unless it is `last` or past
+    // the end: then the count comes first, to pick the page.
+    if let (true, Page::Number(number)) = (filters.is_search(), asked) {
+        let sql = filters.page_sql(number, per_page, true);
+        let rows: Vec<Counted> = sql.fetch_all(db).await?;
+        // No row on the first page: no match at all; on another: past the end.
+        let count = rows.first().map(|row| row.matches);
+        if let Some(count) = count.or((number == 1).then_some(0)) {
+            let mut page = ListPage::of(count, asked, per_page);
+            page.rows = rows.into_iter().map(|row| row.lead).collect();
             return Ok(page);
         }
     }
     let mut counting = Sql::new("SELECT CAST(COUNT(*) AS BIGINT)");
     filters.push_filters(&mut counting, false);
-    let count = counting.fetch_count(db).await?;
-    let per_page = filters.per_page();
-    let pages = page_count(count, per_page);
-    let page = filters.page().clamped(pages);
-
-    // A deferred join: the page's ids come from the leads table and its
-    // indexes alone (deep offsets walk an index, not a join); only those
-    // rows are then joined to their owners.
-    let mut sql = Sql::new(LEAD_SELECT);
-    sql.push(
-        " FROM leads JOIN users ON users.id = leads.owner_id WHERE leads.id IN (SELECT leads.id",
-    );
-    filters.push_filters(&mut sql, false);
-    filters.ordered(&mut sql);
-    sql.push(" LIMIT ");
-    sql.bind(Bind::Int(per_page as i64));
-    sql.push(" OFFSET ");
-    sql.bind(Bind::Int(page_offset(page, per_page) as i64));
-    sql.push(")");
-    filters.ordered(&mut sql);
-    let leads = sql.fetch_all(db).await?;
-    Ok(LeadPage {
-        leads,
-        count,
-        total: 0,
-        page,
-        pages,
-    })
+    let mut page = ListPage::of(counting.fetch_count(db).await?, asked, per_page);
+    let sql = filters.page_sql(page.page, per_page, false);
+    page.rows = sql.fetch_all(db).await?;
+    Ok(page)
 }
 
 /// A lead with the number of matches of the query that found it.
@@ -224,59 +253,13 @@ struct Counted {
     matches: i64,
 }
 
-/// A search scans every lead; this does it once, counting the matches with
-/// a window over the same query that picks the page. `None` when the page
-/// is past the end (or `last`): the caller then counts first and clamps.
-async fn searched_page(db: &DbPool, filters: &LeadFilters) -> Result<Option<LeadPage>, Error> {
-    let per_page = filters.per_page();
-    let Page::Number(page) = filters.page() else {
-        return Ok(None);
-    };
-    let Ok(offset) = i64::try_from(page_offset(page, per_page)) else {
-        return Ok(None);
-    };
-    let mut sql = Sql::new(LEAD_SELECT);
-    sql.push(", found.matches FROM (SELECT leads.id, CAST(COUNT(*) OVER () AS BIGINT) AS matches");
-    filters.push_filters(&mut sql, false);
-    filters.ordered_after_filtering(&mut sql);
-    sql.push(" LIMIT ");
-    sql.bind(Bind::Int(per_page as i64));
-    sql.push(" OFFSET ");
-    sql.bind(Bind::Int(offset));
-    sql.push(
-        ") AS found JOIN leads ON leads.id = found.id JOIN users ON users.id = leads.owner_id",
-    );
-    // Sorting the page's few rows again; an indexable order here would make
-    // the planner walk all leads in that order and probe the page for each.
-    filters.ordered_after_filtering(&mut sql);
-    let rows: Vec<Counted> = sql.fetch_all(db).await?;
-    let count = match rows.first() {
-        Some(row) => row.matches,
-        // Nothing on the first page: nothing at all.
-        None if page == 1 => 0,
-        None => return Ok(None),
-    };
-    let pages = page_count(count, per_page);
-    let leads = rows.into_iter().map(|row| row.lead).collect();
-    Ok(Some(LeadPage {
-        leads,
-        count,
-        total: 0,
-        page,
-        pages,
-    }))
-}
-
-/// `column IN ($a, $b, …)` over `ids`.
+/// ` column IN ($a, $b, …)` over `ids`.
 fn in_list(sql: &mut Sql, column: &str, ids: &[i64]) {
-    sql.push(&format!(" {column} IN ("));
-    for (i, id) in ids.iter().enumerate() {
-        if i > 0 {
-            sql.push(", ");
-        }
-        sql.bind(Bind::Int(*id));
-    }
-    sql.push(")");
+    let binds: Vec<_> = ids
+        .iter()
+        .map(|id| sql.placeholder_for(Bind::Int(*id)))
+        .collect();
+    sql.push(&format!(" {column} IN ({})", binds.join(", ")));
 }
 
 pub async fn leads_by_id(db: &DbPool, ids: &[i64]) -> Result<Vec<AdminLead>, Error> {
@@ -322,11 +305,8 @@ pub async fn reassign_leads(db: &DbPool, ids: &[i64], owner: i64) -> Result<u64,
 
 /// (id, username) of every user, for owner pickers.
 pub async fn owner_choices(db: &DbPool) -> Result<Vec<(i64, String)>, Error> {
-    Ok(on_db!(db.read().await?, |c| sqlx::query_as(
-        "SELECT id, username FROM users ORDER BY username_key"
-    )
-    .fetch_all(c)
-    .await)?)
+    let sql = Sql::new("SELECT id, username FROM users ORDER BY username_key");
+    Ok(sql.fetch_all(db).await?)
 }
 
 /// A user as the admin list shows them.
@@ -367,35 +347,24 @@ impl UserFilters {
         single_sort(self.ordering.as_deref(), &USER_COLUMNS, "username")
     }
 
-    pub fn page(&self) -> Page {
-        Page::or_first(self.page.as_deref())
-    }
-}
-
-pub struct UserPage {
-    pub users: Vec<AdminUser>,
-    pub count: i64,
-    pub total: i64,
-    pub page: u64,
-    pub pages: u64,
-}
-
-pub async fn list_users(db: &DbPool, filters: &UserFilters) -> Result<UserPage, Error> {
-    let terms = search_terms(filters.q.as_deref());
-    let searched = |sql: &mut Sql| {
+    /// ` WHERE …` for the search.
+    fn push_filters(&self, sql: &mut Sql) {
         sql.push(" WHERE 1 = 1");
         // Emails are ASCII but for the domain, which registration lower-cases.
         let fields = ["users.username_key {like}", "lower(users.email) {like}"];
-        sql.push_search(&terms, &fields, 254);
-    };
+        sql.push_search(&search_terms(self.q.as_deref()), &fields, 254);
+    }
+}
+
+pub async fn list_users(db: &DbPool, filters: &UserFilters) -> Result<ListPage<AdminUser>, Error> {
+    with_total(db, "users", matching_users(db, filters)).await
+}
+
+async fn matching_users(db: &DbPool, filters: &UserFilters) -> Result<ListPage<AdminUser>, Error> {
     let mut counting = Sql::new("SELECT CAST(COUNT(*) AS BIGINT) FROM users");
-    searched(&mut counting);
-    let count = counting.fetch_count(db).await?;
-    let total = Sql::new("SELECT CAST(COUNT(*) AS BIGINT) FROM users")
-        .fetch_count(db)
-        .await?;
-    let pages = page_count(count, USERS_PER_PAGE);
-    let page = filters.page().clamped(pages);
+    filters.push_filters(&mut counting);
+    let asked = Page::or_first(filters.page.as_deref());
+    let mut page = ListPage::of(counting.fetch_count(db).await?, asked, USERS_PER_PAGE);
 
     let mut sql = Sql::new(
         "SELECT users.id, users.username, users.email, users.is_staff, users.is_active, \
@@ -411,36 +380,21 @@ pub async fn list_users(db: &DbPool, filters: &UserFilters) -> Result<UserPage, 
     // index), so that sorting by the counts costs no more than showing them.
     sql.bind(Bind::Int(Timestamp::now().0));
     sql.push(" GROUP BY user_id) AS token_counts ON token_counts.user_id = users.id");
-    searched(&mut sql);
+    filters.push_filters(&mut sql);
     let sort = filters.order();
-    let direction = if sort.descending { "DESC" } else { "ASC" };
-    sql.push(&format!(
-        " ORDER BY {} {direction}, users.id {direction} LIMIT ",
-        sort.sql
-    ));
-    sql.bind(Bind::Int(USERS_PER_PAGE as i64));
-    sql.push(" OFFSET ");
-    sql.bind(Bind::Int(page_offset(page, USERS_PER_PAGE) as i64));
-    let users = sql.fetch_all(db).await?;
-    Ok(UserPage {
-        users,
-        count,
-        total,
-        page,
-        pages,
-    })
+    push_order(&mut sql, sort.sql, sort.descending, "users.id");
+    push_limit(&mut sql, page.page, USERS_PER_PAGE);
+    page.rows = sql.fetch_all(db).await?;
+    Ok(page)
 }
 
 pub async fn user_by_id(db: &DbPool, id: i64) -> Result<Option<(i64, String)>, Error> {
-    Ok(on_db!(db.read().await?, |c| sqlx::query_as(
-        "SELECT id, username FROM users WHERE id = $1"
-    )
-    .bind(id)
-    .fetch_optional(c)
-    .await)?)
+    let mut sql = Sql::new("SELECT id, username FROM users WHERE id = ");
+    sql.bind(Bind::Int(id));
+    Ok(sql.fetch_all(db).await?.pop())
 }
 
-/// What staff can do to a user account.
+/// What staff can do to a user account, by its name in the URL.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum UserAction {
     Deactivate,
@@ -459,45 +413,27 @@ impl UserAction {
             _ => return None,
         })
     }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            UserAction::Deactivate => "deactivate",
-            UserAction::Activate => "activate",
-            UserAction::GrantStaff => "grant-staff",
-            UserAction::RevokeStaff => "revoke-staff",
-        }
-    }
 }
 
 /// Applies `action` to the user; deactivation revokes all their tokens in
 /// the same transaction, so no request of theirs succeeds afterwards.
 pub async fn apply_user_action(db: &DbPool, user_id: i64, action: UserAction) -> Result<(), Error> {
-    let (column, value) = match action {
-        UserAction::Deactivate => ("is_active", false),
-        UserAction::Activate => ("is_active", true),
-        UserAction::GrantStaff => ("is_staff", true),
-        UserAction::RevokeStaff => ("is_staff", false),
+    let change = match action {
+        UserAction::Deactivate => "is_active = FALSE",
+        UserAction::Activate => "is_active = TRUE",
+        UserAction::GrantStaff => "is_staff = TRUE",
+        UserAction::RevokeStaff => "is_staff = FALSE",
     };
-    let mut tx: WriteTx = db.begin_write().await?;
-    let sql = format!("UPDATE users SET {column} = $1 WHERE id = $2");
-    let changed = on_db!(tx, |c| sqlx::query(&sql)
-        .bind(value)
-        .bind(user_id)
-        .execute(c)
-        .await
-        .map(|r| r.rows_affected()))?;
-    if changed == 0 {
+    let mut tx = db.begin_write().await?;
+    let mut update = Sql::new(&format!("UPDATE users SET {change} WHERE id = "));
+    update.bind(Bind::Int(user_id));
+    if update.execute_on(tx.live()).await? == 0 {
         return Err(Error::NotFound);
     }
     if action == UserAction::Deactivate {
-        on_db!(tx, |c| sqlx::query(
-            "DELETE FROM auth_tokens WHERE user_id = $1"
-        )
-        .bind(user_id)
-        .execute(c)
-        .await
-        .map(drop))?;
+        let mut revoke = Sql::new("DELETE FROM auth_tokens WHERE user_id = ");
+        revoke.bind(Bind::Int(user_id));
+        revoke.execute_on(tx.live()).await?;
     }
     tx.commit().await?;
     Ok(())

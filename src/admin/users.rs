@@ -7,6 +7,7 @@ use rocket_dyn_templates::Template;
 use serde_json::{json, Value};
 
 use crate::db::Db;
+use crate::error::Error;
 use crate::listing::{ListNav, Query};
 use crate::pages::{PageError, View};
 
@@ -17,7 +18,6 @@ pub fn routes() -> Vec<Route> {
     routes![list, act]
 }
 
-const PATH: &str = "/admin/users";
 const HEADERS: [(&str, &str); 8] = [
     ("username", "Username"),
     ("email", "Email"),
@@ -58,45 +58,36 @@ async fn list(
         .set("q", filters.q.as_deref())
         .set("ordering", filters.ordering.as_deref());
     let (shown, sort) = ((page.page, page.pages), Some(filters.order()));
-    let nav = ListNav::new(PATH, &links, shown, &HEADERS, sort);
+    let nav = ListNav::new("/admin/users", &links, shown, &HEADERS, sort);
     Ok(view.render(
         "admin/users",
         "admin",
         json!({
-            "users": page.users.iter().map(|u| row(u, staff.0.user.id)).collect::<Vec<_>>(),
+            "users": page.rows.iter().map(|u| row(u, staff.0.user.id)).collect::<Vec<_>>(),
             "count": page.count,
             "total": page.total,
             "nav": nav,
             "q": filters.q.as_deref().unwrap_or_default(),
-            "here": links.page(page.page).url(PATH),
         }),
     ))
 }
 
 /// Deactivate, activate, grant-staff, revoke-staff. Staff cannot lock
 /// themselves out: no deactivating or un-staffing one's own account.
-#[post("/admin/users/<id>/<action>")]
-async fn act(staff: Staff, db: &Db, id: i64, action: &str) -> Result<Flash<Redirect>, PageError> {
+#[post("/admin/users/<id>/<name>")]
+async fn act(staff: Staff, db: &Db, id: i64, name: &str) -> Result<Flash<Redirect>, PageError> {
+    let action = UserAction::parse(name).ok_or(PageError(Error::NotFound))?;
+    let user = service::user_by_id(db, id).await?;
+    let (_, username) = user.ok_or(PageError(Error::NotFound))?;
     let back = Redirect::to("/admin/users");
-    let Some(action) = UserAction::parse(action) else {
-        return Err(PageError(crate::error::Error::NotFound));
-    };
-    let Some((_, username)) = service::user_by_id(db, id).await? else {
-        return Err(PageError(crate::error::Error::NotFound));
-    };
-    let own = id == staff.0.user.id;
-    if own && matches!(action, UserAction::Deactivate | UserAction::RevokeStaff) {
+    if id == staff.0.user.id && matches!(action, UserAction::Deactivate | UserAction::RevokeStaff) {
         return Ok(Flash::error(
             back,
             "You cannot deactivate yourself or remove your own staff status.",
         ));
     }
     service::apply_user_action(db, id, action).await?;
-    audit(
-        &staff.0,
-        action.name(),
-        &format!("user_id={id} username={username}"),
-    );
+    audit(&staff.0, name, &format!("user_id={id} username={username}"));
     let done = match action {
         UserAction::Deactivate => format!("Deactivated {username}; their sessions were revoked."),
         UserAction::Activate => format!("Reactivated {username}."),

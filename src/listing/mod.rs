@@ -7,7 +7,7 @@ mod pages;
 mod query;
 mod sort;
 
-pub use nav::ListNav;
+pub use nav::{ListNav, SortHeader};
 pub use pages::{page_count, page_links, page_offset, Page};
 pub use query::Query;
-pub use sort::{parse_sort, single_sort, Column, Sort, SortHeader};
+pub use sort::{parse_sort, single_sort, Column, Sort};

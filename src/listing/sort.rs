@@ -1,8 +1,4 @@
-//! `?ordering=` specs, and the sortable column headers that link to them.
-
-use serde::Serialize;
-
-use super::Query;
+//! `?ordering=` specs: which columns a list is sorted by.
 
 /// A column a list can be sorted by: its name in `?ordering=` and the SQL
 /// that sorts by it.
@@ -21,16 +17,12 @@ pub struct Sort {
 /// still lists), and a column named again keeps its first place.
 pub fn parse_sort(spec: &str, columns: &[Column]) -> Vec<Sort> {
     let mut order: Vec<Sort> = Vec::new();
-    for field in spec.split(',') {
-        let field = field.trim();
-        let (name, descending) = match field.strip_prefix('-') {
-            Some(name) => (name, true),
-            None => (field, false),
-        };
-        let Some(&(name, sql)) = columns.iter().find(|(n, _)| *n == name) else {
-            continue;
-        };
-        if !order.iter().any(|sort| sort.name == name) {
+    for field in spec.split(',').map(str::trim) {
+        let (name, descending) = field
+            .strip_prefix('-')
+            .map_or((field, false), |n| (n, true));
+        let known = columns.iter().find(|(n, _)| *n == name);
+        if let Some(&(name, sql)) = known.filter(|_| order.iter().all(|s| s.name != name)) {
             order.push(Sort {
                 name,
                 sql,
@@ -48,43 +40,6 @@ pub fn single_sort(spec: Option<&str>, columns: &[Column], default: &str) -> Sor
         .into_iter()
         .find_map(|spec| parse_sort(spec, columns).first().copied())
         .expect("the default sort names one of the columns")
-}
-
-/// A sortable column's header, as the list templates show it.
-#[derive(Debug, PartialEq, Serialize)]
-pub struct SortHeader {
-    pub label: &'static str,
-    /// `aria-sort`'s value, on the column the list is sorted by.
-    pub direction: Option<&'static str>,
-    /// Sorts by this column: ascending, or descending if it already is.
-    pub url: String,
-}
-
-/// The headers of `columns` (ordering name, label) for a list sorted by
-/// `current`; each links to `path` with `links`' parameters, sorted by that
-/// column from the first page.
-pub fn sort_headers(
-    columns: &[(&'static str, &'static str)],
-    current: Option<Sort>,
-    links: &Query,
-    path: &str,
-) -> Vec<SortHeader> {
-    columns
-        .iter()
-        .map(|&(name, label)| {
-            let descending = current.filter(|s| s.name == name).map(|s| s.descending);
-            let ordering = match descending {
-                Some(false) => format!("-{name}"),
-                _ => name.to_owned(),
-            };
-            let link = links.clone().set("ordering", Some(ordering)).remove("page");
-            SortHeader {
-                label,
-                direction: descending.map(|d| if d { "descending" } else { "ascending" }),
-                url: link.url(path),
-            }
-        })
-        .collect()
 }
 
 #[cfg(test)]
@@ -129,34 +84,5 @@ mod tests {
         for asked in [Some("bogus"), Some(""), None] {
             assert_eq!(sort(asked), "-id=t.id");
         }
-    }
-
-    #[test]
-    fn headers_mark_the_sorted_column_and_link_to_its_reverse() {
-        let labels = [("name", "Name"), ("created", "Created")];
-        let links = Query::default()
-            .set("q", Some("a b"))
-            .set("ordering", Some("x"))
-            .page(3);
-        let headers = |asked: &str| -> Vec<String> {
-            let current = parse_sort(asked, &COLUMNS).first().copied();
-            let headers = sort_headers(&labels, current, &links, "/list");
-            headers
-                .iter()
-                .map(|h| format!("{} {:?} {}", h.label, h.direction, h.url))
-                .collect()
-        };
-        assert_eq!(
-            headers("name"),
-            [
-                r#"Name Some("ascending") /list?q=a%20b&ordering=-name"#,
-                "Created None /list?q=a%20b&ordering=created",
-            ]
-        );
-        assert_eq!(
-            headers("-name")[0],
-            r#"Name Some("descending") /list?q=a%20b&ordering=name"#
-        );
-        assert_eq!(headers("bogus")[0], "Name None /list?q=a%20b&ordering=name");
     }
 }
