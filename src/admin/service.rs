@@ -7,7 +7,7 @@ use serde::Serialize;
 use time::macros::format_description;
 use time::Date;
 
-use crate::db::{Bind, DbPool, Sql};
+use crate::db::{DbPool, Sql};
 use crate::error::Error;
 use crate::leads::list::search_terms;
 use crate::leads::SEARCH_KEY_MAX;
@@ -49,15 +49,6 @@ async fn with_total<T>(
     let total = async { everything.fetch_count(db).await.map_err(Error::from) };
     let (total, page) = rocket::futures::future::try_join(total, page).await?;
     Ok(ListPage { total, ..page })
-}
-
-/// ` LIMIT … OFFSET …` for page `page` (an absurd one is past any end).
-fn push_limit(sql: &mut Sql, page: u64, per_page: u64) {
-    let offset = i64::try_from(page_offset(page, per_page)).unwrap_or(i64::MAX);
-    sql.push(" LIMIT ");
-    sql.bind(Bind::Int(per_page as i64));
-    sql.push(" OFFSET ");
-    sql.bind(Bind::Int(offset));
 }
 
 /// `ORDER BY expression, id` in one direction (ids break ties).
@@ -148,15 +139,15 @@ impl LeadFilters {
         sql.push(" WHERE 1 = 1");
         if let Some(owner) = self.owner_id() {
             sql.push(" AND leads.owner_id = ");
-            sql.bind(Bind::Int(owner));
+            sql.bind(owner);
         }
         if let Some(from) = parse_date(self.created_from.as_deref()) {
             sql.push(" AND leads.created_at >= ");
-            sql.bind(Bind::Int(midnight(from)));
+            sql.bind(midnight(from));
         }
         if let Some(to) = parse_date(self.created_to.as_deref()).and_then(|d| d.next_day()) {
             sql.push(" AND leads.created_at < ");
-            sql.bind(Bind::Int(midnight(to)));
+            sql.bind(midnight(to));
         }
         let fields = [
             "leads.search_key {like}",
@@ -202,7 +193,7 @@ impl LeadFilters {
         sql.push(ids);
         self.push_filters(&mut sql, false);
         self.ordered(&mut sql, search);
-        push_limit(&mut sql, page, per_page);
+        sql.push_limit(per_page, page_offset(page, per_page));
         sql.push(join);
         self.ordered(&mut sql, search);
         sql
@@ -255,10 +246,7 @@ struct Counted {
 
 /// ` column IN ($a, $b, …)` over `ids`.
 fn in_list(sql: &mut Sql, column: &str, ids: &[i64]) {
-    let binds: Vec<_> = ids
-        .iter()
-        .map(|id| sql.placeholder_for(Bind::Int(*id)))
-        .collect();
+    let binds: Vec<_> = ids.iter().map(|id| sql.placeholder_for(*id)).collect();
     sql.push(&format!(" {column} IN ({})", binds.join(", ")));
 }
 
@@ -290,9 +278,7 @@ pub async fn reassign_leads(db: &DbPool, ids: &[i64], owner: i64) -> Result<u64,
     if ids.is_empty() {
         return Ok(0);
     }
-    let mut sql = Sql::new("UPDATE leads SET owner_id = ");
-    sql.bind(Bind::Int(owner));
-    sql.push(" WHERE");
+    let mut sql = Sql::new("UPDATE leads SET owner_id = $1 WHERE").arg(owner);
     in_list(&mut sql, "id", ids);
     // A user deleted meanwhile fails the foreign key: "not found", not a 500.
     sql.execute(db)
@@ -378,20 +364,19 @@ async fn matching_users(db: &DbPool, filters: &UserFilters) -> Result<ListPage<A
     );
     // Counted once per page for every user (one pass over each table's
     // index), so that sorting by the counts costs no more than showing them.
-    sql.bind(Bind::Int(Timestamp::now().0));
+    sql.bind(Timestamp::now());
     sql.push(" GROUP BY user_id) AS token_counts ON token_counts.user_id = users.id");
     filters.push_filters(&mut sql);
     let sort = filters.order();
     push_order(&mut sql, sort.sql, sort.descending, "users.id");
-    push_limit(&mut sql, page.page, USERS_PER_PAGE);
+    sql.push_limit(USERS_PER_PAGE, page_offset(page.page, USERS_PER_PAGE));
     page.rows = sql.fetch_all(db).await?;
     Ok(page)
 }
 
 pub async fn user_by_id(db: &DbPool, id: i64) -> Result<Option<(i64, String)>, Error> {
-    let mut sql = Sql::new("SELECT id, username FROM users WHERE id = ");
-    sql.bind(Bind::Int(id));
-    Ok(sql.fetch_all(db).await?.pop())
+    let sql = Sql::new("SELECT id, username FROM users WHERE id = $1").arg(id);
+    Ok(sql.fetch_optional(db).await?)
 }
 
 /// What staff can do to a user account, by its name in the URL.
@@ -425,14 +410,12 @@ pub async fn apply_user_action(db: &DbPool, user_id: i64, action: UserAction) ->
         UserAction::RevokeStaff => "is_staff = FALSE",
     };
     let mut tx = db.begin_write().await?;
-    let mut update = Sql::new(&format!("UPDATE users SET {change} WHERE id = "));
-    update.bind(Bind::Int(user_id));
+    let update = Sql::new(&format!("UPDATE users SET {change} WHERE id = $1")).arg(user_id);
     if update.execute_on(tx.live()).await? == 0 {
         return Err(Error::NotFound);
     }
     if action == UserAction::Deactivate {
-        let mut revoke = Sql::new("DELETE FROM auth_tokens WHERE user_id = ");
-        revoke.bind(Bind::Int(user_id));
+        let revoke = Sql::new("DELETE FROM auth_tokens WHERE user_id = $1").arg(user_id);
         revoke.execute_on(tx.live()).await?;
     }
     tx.commit().await?;

@@ -6,7 +6,6 @@ use std::net::IpAddr;
 use rocket::http::Status;
 use rocket::serde::json::Json;
 use rocket::{delete, get, post, routes, Route, State};
-use serde_json::{json, Value};
 
 use crate::config::Settings;
 use crate::db::Db;
@@ -14,6 +13,7 @@ use crate::error::Error;
 use crate::http::methods::{with_fallbacks, Access};
 use crate::http::{Body, UserAgent};
 use crate::users::hashing::Hasher;
+use crate::users::User;
 
 use super::service::{self, Issued, TokenInfo};
 use super::{Auth, MaybeAuth};
@@ -27,14 +27,6 @@ pub fn routes() -> Vec<Route> {
     all
 }
 
-fn issued_json(issued: &Issued) -> Json<Value> {
-    Json(json!({
-        "user": issued.user.public(),
-        "token": issued.token,
-        "expiry": issued.expiry,
-    }))
-}
-
 #[post("/auth/register", data = "<body>")]
 async fn register(
     _anonymous: MaybeAuth,
@@ -43,11 +35,11 @@ async fn register(
     hasher: &State<Hasher>,
     agent: UserAgent<'_>,
     body: Body,
-) -> Result<Json<Value>, Error> {
+) -> Result<Json<Issued>, Error> {
     let input = body.input()?;
     let client = service::client_label(None, agent.0);
     let issued = service::register(db, settings, hasher, &input, &client).await?;
-    Ok(issued_json(&issued))
+    Ok(Json(issued))
 }
 
 #[post("/auth/login", data = "<body>")]
@@ -59,20 +51,20 @@ async fn login(
     agent: UserAgent<'_>,
     ip: Option<IpAddr>,
     body: Body,
-) -> Result<Json<Value>, Error> {
+) -> Result<Json<Issued>, Error> {
     let input = body.input()?;
     let client = service::client_label(input.str("client"), agent.0);
     let issued = super::login::login(db, settings, hasher, &input, &client, ip).await?;
-    Ok(issued_json(&issued))
+    Ok(Json(issued))
 }
 
 #[get("/auth/user")]
-fn user(auth: Auth) -> Json<Value> {
-    Json(json!(auth.user.public()))
+fn user(auth: Auth) -> Json<User> {
+    Json(auth.user)
 }
 
 #[get("/user")]
-fn user_alias(auth: Auth) -> Json<Value> {
+fn user_alias(auth: Auth) -> Json<User> {
     user(auth)
 }
 

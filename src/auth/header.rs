@@ -23,32 +23,3 @@ pub fn token_from_authorization(header: Option<&str>) -> Result<Option<&str>, &'
         (Some(token), None) => Ok(Some(token)),
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn parses_like_knox() {
-        assert_eq!(token_from_authorization(None), Ok(None));
-        assert_eq!(token_from_authorization(Some("")), Ok(None));
-        assert_eq!(token_from_authorization(Some("Basic abc")), Ok(None));
-        assert_eq!(token_from_authorization(Some("Token abc")), Ok(Some("abc")));
-        assert_eq!(
-            token_from_authorization(Some("token   abc ")),
-            Ok(Some("abc"))
-        );
-        assert_eq!(
-            token_from_authorization(Some("Bearer abc")),
-            Ok(Some("abc"))
-        );
-        assert_eq!(
-            token_from_authorization(Some("Token")),
-            Err(failure::NO_CREDENTIALS)
-        );
-        assert_eq!(
-            token_from_authorization(Some("Token a b")),
-            Err(failure::CONTAINS_SPACES)
-        );
-    }
-}

@@ -15,7 +15,7 @@ use crate::users::User;
 use crate::validation::{case_key, password, Input, Text, Validator};
 
 use super::service::{Issued, TokenRecord, BAD_CREDENTIALS};
-use super::throttle::{Attempt, Check, OverLimit, Throttle};
+use super::throttle::{Attempt, Check, OverLimit};
 
 /// Checks `{username, password}` and issues a new token. Unknown users and
 /// wrong passwords get the same answer after the same work (a dummy verify).
@@ -37,9 +37,8 @@ pub async fn login(
         return Err(Error::Internal);
     };
 
-    let throttle = Throttle::new(settings);
-    let attempt = Attempt::new(&username, ip);
-    let check = throttle.check(&attempt);
+    let attempt = Attempt::new(settings, &username, ip);
+    let check = attempt.check();
     let lookup = look_up(db, &check, &username).await?;
     check.verdict(lookup.over)?;
     let (user, hash) = match lookup.found {
@@ -54,12 +53,12 @@ pub async fn login(
     };
     // Again after the hash: a burst of parallel guesses all passed the first
     // check, and once the limit is reached none may learn its result.
-    let check = throttle.check(&attempt);
+    let check = attempt.check();
     let user = match user {
         Some(user) if matches && user.is_active => user,
         _ => {
             check.run(db).await?;
-            throttle.record_failure(db, &attempt).await?;
+            attempt.record_failure(db).await?;
             return Err(Error::Invalid(FieldErrors::single(
                 FieldErrors::NON_FIELD,
                 BAD_CREDENTIALS,

@@ -16,7 +16,8 @@ use super::{failure, token, Auth};
 pub const BAD_CREDENTIALS: &str = "Incorrect Credentials Passed.";
 const MAX_CLIENT_LENGTH: usize = 200;
 
-/// A token just issued to a user (register and login answer this).
+/// A token just issued to a user: what register and login answer.
+#[derive(Serialize)]
 pub struct Issued {
     pub user: User,
     pub token: String,

@@ -12,7 +12,7 @@
 use std::net::IpAddr;
 
 use crate::config::Settings;
-use crate::db::{Bind, DbPool, Sql};
+use crate::db::{DbPool, Sql};
 use crate::error::Error;
 use crate::timestamp::Timestamp;
 use crate::validation::case_key;
@@ -21,16 +21,21 @@ use crate::validation::case_key;
 /// username (150), and a 64 KiB login body cannot bloat the table.
 const MAX_USERNAME_CHARS: usize = 200;
 
-/// Who is trying to log in, as the throttle counts them.
+/// A login attempt as the throttle counts it: who, from where, against which
+/// limits (`None` does not throttle).
 pub struct Attempt {
     client_ip: String,
     username_key: String,
+    per_user: Option<i64>,
+    per_ip: Option<i64>,
+    window_seconds: u64,
 }
 
 impl Attempt {
     /// `ip` is `None` only for in-process requests (tests), which share one
     /// allowance.
-    pub fn new(username: &str, ip: Option<IpAddr>) -> Self {
+    pub fn new(settings: &Settings, username: &str, ip: Option<IpAddr>) -> Self {
+        let limit = |n: u64| (n > 0).then(|| i64::try_from(n).unwrap_or(i64::MAX));
         Attempt {
             client_ip: ip
                 .map(|ip| ip.to_canonical().to_string())
@@ -39,46 +44,30 @@ impl Attempt {
                 .chars()
                 .take(MAX_USERNAME_CHARS)
                 .collect(),
-        }
-    }
-}
-
-/// The configured limits; `None` fields do not throttle.
-pub struct Throttle {
-    per_user: Option<i64>,
-    per_ip: Option<i64>,
-    window_seconds: u64,
-}
-
-impl Throttle {
-    pub fn new(settings: &Settings) -> Self {
-        let limit = |n: u64| (n > 0).then(|| i64::try_from(n).unwrap_or(i64::MAX));
-        Throttle {
             per_user: limit(settings.login_limit_per_user),
             per_ip: limit(settings.login_limit_per_ip),
             window_seconds: settings.login_throttle_window,
         }
     }
 
-    fn enabled(&self) -> bool {
+    fn throttled(&self) -> bool {
         self.per_user.is_some() || self.per_ip.is_some()
     }
 
     /// The attempt measured against the limits now: run it alone
     /// ([`Check::run`]) or as columns of a larger statement
     /// ([`Check::push_columns`]).
-    pub fn check<'a>(&'a self, attempt: &'a Attempt) -> Check<'a> {
+    pub fn check(&self) -> Check<'_> {
         Check {
-            throttle: self,
-            attempt,
+            attempt: self,
             now: Timestamp::now(),
         }
     }
 
     /// Counts a failed login, and prunes the address's failures that have
     /// left the window (one indexed delete) so the table stays small.
-    pub async fn record_failure(&self, db: &DbPool, attempt: &Attempt) -> Result<(), Error> {
-        if !self.enabled() {
+    pub async fn record_failure(&self, db: &DbPool) -> Result<(), Error> {
+        if !self.throttled() {
             return Ok(());
         }
         let now = Timestamp::now();
@@ -88,13 +77,13 @@ impl Throttle {
         Sql::new(
             "INSERT INTO login_failures (client_ip, username_key, failed_at) VALUES ($1, $2, $3)",
         )
-        .arg(attempt.client_ip.as_str())
-        .arg(attempt.username_key.as_str())
+        .arg(self.client_ip.as_str())
+        .arg(self.username_key.as_str())
         .arg(now)
         .execute_on(writer.live())
         .await?;
         Sql::new("DELETE FROM login_failures WHERE client_ip = $1 AND failed_at <= $2")
-            .arg(attempt.client_ip.as_str())
+            .arg(self.client_ip.as_str())
             .arg(since)
             .execute_on(writer.live())
             .await?;
@@ -107,7 +96,6 @@ impl Throttle {
 /// the token write), so that a successful login spends no round trip on
 /// the throttle.
 pub struct Check<'a> {
-    throttle: &'a Throttle,
     attempt: &'a Attempt,
     now: Timestamp,
 }
@@ -125,13 +113,13 @@ impl Check<'_> {
     /// indexed lookups of the newest failures in the window.
     pub fn push_columns(&self, sql: &mut Sql) {
         // A disabled limit asks for a row past any there can be.
-        let offset = |limit: Option<i64>| Bind::Int(limit.map_or(i64::MAX, |n| n - 1));
-        let since = self.now.minus_seconds(self.throttle.window_seconds);
+        let offset = |limit: Option<i64>| limit.map_or(i64::MAX, |n| n - 1);
+        let since = self.now.minus_seconds(self.attempt.window_seconds);
         let ip = sql.placeholder_for(self.attempt.client_ip.as_str());
         let since = sql.placeholder_for(since);
         let username = sql.placeholder_for(self.attempt.username_key.as_str());
-        let user_offset = sql.placeholder_for(offset(self.throttle.per_user));
-        let ip_offset = sql.placeholder_for(offset(self.throttle.per_ip));
+        let user_offset = sql.placeholder_for(offset(self.attempt.per_user));
+        let ip_offset = sql.placeholder_for(offset(self.attempt.per_ip));
         sql.push(&format!(
             "(SELECT failed_at FROM login_failures \
                WHERE client_ip = {ip} AND username_key = {username} AND failed_at > {since} \
@@ -148,7 +136,7 @@ impl Check<'_> {
         let Some(oldest_counted) = over.by_user.max(over.by_ip) else {
             return Ok(());
         };
-        let free_at = oldest_counted.plus_seconds(self.throttle.window_seconds);
+        let free_at = oldest_counted.plus_seconds(self.attempt.window_seconds);
         // Rounded up, and never 0: `Retry-After: 0` invites a retry that
         // would be refused again.
         let wait = (free_at.0 - self.now.0).max(0) as u64;
@@ -159,7 +147,7 @@ impl Check<'_> {
 
     /// The check as a statement of its own (none when nothing is limited).
     pub async fn run(&self, db: &DbPool) -> Result<(), Error> {
-        if !self.throttle.enabled() {
+        if !self.attempt.throttled() {
             return Ok(());
         }
         let mut sql = Sql::new("SELECT ");

@@ -100,17 +100,14 @@ impl DbPool {
 
     /// Whether the database answers a trivial query.
     pub async fn ping(&self) -> bool {
-        let answered = match self.read().await {
-            Ok(mut reader) => crate::on_db!(reader, |c| sqlx::query("SELECT 1")
-                .execute(c)
-                .await
-                .map(drop)),
-            Err(e) => Err(e),
+        let Ok(mut reader) = self.read().await else {
+            return false;
         };
-        if answered.is_err() {
-            self.note_failure();
-        }
-        answered.is_ok()
+        let answer = crate::on_db!(reader, |c| sqlx::query("SELECT 1")
+            .execute(c)
+            .await
+            .map(drop));
+        answer.is_ok()
     }
 
     /// Records that a request failed, possibly for want of a working

@@ -133,6 +133,14 @@ impl Sql {
         self
     }
 
+    /// Appends ` LIMIT … OFFSET …` (values past `i64` read as "past any end").
+    pub fn push_limit(&mut self, limit: u64, offset: u64) -> &mut Self {
+        let [limit, offset] = [limit, offset].map(|n| i64::try_from(n).unwrap_or(i64::MAX));
+        self.push(" LIMIT ").bind(limit);
+        self.push(" OFFSET ").bind(offset);
+        self
+    }
+
     /// `head` followed by this SQL, with its binds (`head` must have none).
     pub fn prefixed(&self, head: &str) -> Sql {
         Sql {

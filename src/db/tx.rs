@@ -22,18 +22,12 @@ pub struct WriteTx {
 
 impl DbPool {
     pub async fn begin_write(&self) -> Result<WriteTx, sqlx::Error> {
-        let conn = match self {
-            Backend::Sqlite(db) => {
-                let mut conn = db.writer().await;
-                conn.execute("BEGIN IMMEDIATE").await?;
-                Backend::Sqlite(conn)
-            }
-            Backend::Postgres(pool) => {
-                let mut conn = pool.acquire().await?;
-                conn.execute("BEGIN").await?;
-                Backend::Postgres(conn)
-            }
+        let mut conn = self.writer().await?;
+        let begin = match conn {
+            Backend::Sqlite(_) => "BEGIN IMMEDIATE",
+            Backend::Postgres(_) => "BEGIN",
         };
+        crate::on_db!(conn, |c| c.execute(begin).await.map(drop))?;
         Ok(WriteTx { conn: Some(conn) })
     }
 }
@@ -41,10 +35,8 @@ impl DbPool {
 impl WriteTx {
     /// Borrows the connection for [`on_db!`](crate::on_db).
     pub fn live(&mut self) -> LiveConn<'_> {
-        match self.conn.as_mut().expect("transaction already finished") {
-            Backend::Sqlite(conn) => Backend::Sqlite(&mut **conn),
-            Backend::Postgres(conn) => Backend::Postgres(&mut **conn),
-        }
+        let conn = self.conn.as_mut().expect("transaction already finished");
+        conn.live()
     }
 
     /// Serialises writers that read a row before writing what depends on

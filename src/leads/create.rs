@@ -104,10 +104,8 @@ async fn insert_all(
     conn: LiveConn<'_>,
     leads: Vec<NewLead>,
 ) -> Result<Vec<Result<Lead, Error>>, sqlx::Error> {
-    // `fetch_all`, not `fetch_one`: SQLite hands out a RETURNING row before
-    // the statement has run to its end, and an autocommit INSERT commits only
-    // then; a client told "created" could otherwise miss the lead on its next
-    // read.
+    // `fetch_all`, not `fetch_one`: SQLite's autocommit INSERT commits only
+    // once its RETURNING rows are all read; until then a reader misses them.
     let inserted = insert_sql(&leads).fetch_all_on(conn).await?;
     Ok(assign(&leads, inserted))
 }

@@ -29,23 +29,6 @@ const MESSAGE_MAX: usize = 500;
 /// The longest search key: the three fields and two separators.
 pub const SEARCH_KEY_MAX: usize = NAME_MAX + EMAIL_MAX + MESSAGE_MAX + 2;
 
-fn name(text: String) -> Result<String, String> {
-    validation::within(&text, NAME_MAX).map(|()| text)
-}
-
-fn email(text: String) -> Result<String, String> {
-    validation::within(&text, EMAIL_MAX)?;
-    if validation::is_valid_email(&text) {
-        Ok(text)
-    } else {
-        Err(validation::INVALID_EMAIL.into())
-    }
-}
-
-fn message(text: String) -> Result<String, String> {
-    validation::within(&text, MESSAGE_MAX).map(|()| text)
-}
-
 /// All of a lead's writable fields, validated (POST, PUT).
 #[derive(Clone, Debug)]
 pub struct LeadDraft {
@@ -80,9 +63,11 @@ impl LeadPatch {
             Validator::new(input)
         };
         let patch = LeadPatch {
-            name: form.required("name", Text::Trimmed, name),
-            email: form.required("email", Text::Trimmed, email),
-            message: form.required("message", Text::Trimmed, message),
+            name: form.required("name", Text::Trimmed, |t| validation::at_most(t, NAME_MAX)),
+            email: form.required("email", Text::Trimmed, |t| validation::email(t, EMAIL_MAX)),
+            message: form.required("message", Text::Trimmed, |t| {
+                validation::at_most(t, MESSAGE_MAX)
+            }),
         };
         (patch, form.into_errors())
     }

@@ -1,6 +1,6 @@
 //! Lead operations for one owner; the API and the pages both call these.
 
-use crate::db::{unique_violation, Bind, DbPool, Sql};
+use crate::db::{unique_violation, DbPool, Sql};
 use crate::error::{Error, FieldErrors};
 use crate::listing::{page_count, page_offset};
 use crate::timestamp::Timestamp;
@@ -49,10 +49,7 @@ pub async fn list(db: &DbPool, owner: i64, query: &ListQuery) -> Result<Listing,
     let mut sql = filter.prefixed(&format!("SELECT {}", Lead::COLUMNS));
     query.push_order(&mut sql);
     if let Some(limit) = limit {
-        sql.push(" LIMIT ");
-        sql.bind(Bind::Int(i64::try_from(limit).unwrap_or(i64::MAX)));
-        sql.push(" OFFSET ");
-        sql.bind(Bind::Int(i64::try_from(offset).unwrap_or(i64::MAX)));
+        sql.push_limit(limit, offset);
     }
     let leads = sql.fetch_all(db).await?;
     Ok(Listing { leads, count, page })

@@ -4,4 +4,4 @@ pub mod hashing;
 mod model;
 pub mod service;
 
-pub use model::{PublicUser, User, UserEmail, Username, USERNAME_TAKEN};
+pub use model::{User, UserEmail, Username, USERNAME_TAKEN};

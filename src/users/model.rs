@@ -3,37 +3,26 @@ use serde::Serialize;
 use crate::timestamp::Timestamp;
 use crate::validation;
 
-/// A user as stored, without the password hash.
-#[derive(Clone, Debug, sqlx::FromRow)]
+/// A user as stored, without the password hash; serialized as the API
+/// shows a user: `{"id", "username", "email"}`.
+#[derive(Clone, Debug, Serialize, sqlx::FromRow)]
 pub struct User {
     pub id: i64,
     pub username: String,
     pub email: String,
+    #[serde(skip)]
     pub is_staff: bool,
+    #[serde(skip)]
     pub is_active: bool,
+    #[serde(skip)]
     pub date_joined: Timestamp,
+    #[serde(skip)]
     pub last_login: Option<Timestamp>,
-}
-
-/// The user as the API shows it: `{"id", "username", "email"}`.
-#[derive(Serialize)]
-pub struct PublicUser<'a> {
-    pub id: i64,
-    pub username: &'a str,
-    pub email: &'a str,
 }
 
 impl User {
     pub const COLUMNS: &'static str =
         "id, username, email, is_staff, is_active, date_joined, last_login";
-
-    pub fn public(&self) -> PublicUser<'_> {
-        PublicUser {
-            id: self.id,
-            username: &self.username,
-            email: &self.email,
-        }
-    }
 }
 
 pub const USERNAME_TAKEN: &str = "A user with that username already exists.";
@@ -82,12 +71,8 @@ impl UserEmail {
         if text.is_empty() {
             return Ok(UserEmail(text));
         }
-        validation::within(&text, Self::MAX_LENGTH)?;
-        if validation::is_valid_email(&text) {
-            Ok(UserEmail(normalize_domain(&text)))
-        } else {
-            Err(validation::INVALID_EMAIL.into())
-        }
+        let text = validation::email(text, Self::MAX_LENGTH)?;
+        Ok(UserEmail(normalize_domain(&text)))
     }
 
     pub fn as_str(&self) -> &str {

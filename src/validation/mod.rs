@@ -29,6 +29,21 @@ pub fn within(text: &str, max: usize) -> Result<(), String> {
     ))
 }
 
+/// The text, if at most `max` characters long.
+pub fn at_most(text: String, max: usize) -> Result<String, String> {
+    within(&text, max).map(|()| text)
+}
+
+/// The text, if a valid email address of at most `max` characters.
+pub fn email(text: String, max: usize) -> Result<String, String> {
+    let text = at_most(text, max)?;
+    if is_valid_email(&text) {
+        Ok(text)
+    } else {
+        Err(INVALID_EMAIL.into())
+    }
+}
+
 /// Reads fields from an [`Input`] the way DRF's `CharField` does, collecting
 /// every field's errors so that one response reports them all.
 pub struct Validator<'a> {
