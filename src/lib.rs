@@ -37,6 +37,7 @@ pub fn build(figment: Figment) -> Rocket<Build> {
         .attach(db::FailureWatch)
         .manage(Hasher::start())
         .manage(CreateQueue::default())
+        .manage(openapi::ApiDocument::load())
         .attach(AdHoc::try_on_ignite("Settings", |rocket| async {
             match Settings::from_figment(rocket.figment()) {
                 Ok(settings) => {

@@ -96,10 +96,9 @@ impl<'r> FromRequest<'r> for Auth {
     type Error = Error;
 
     async fn from_request(req: &'r Request<'_>) -> Outcome<Self, Error> {
-        match &Conclusion::of(req).await.0 {
-            Ok(Some(auth)) => Outcome::Success(auth.clone()),
-            Ok(None) => refused(&Error::Unauthorized(failure::NOT_PROVIDED)),
-            Err(error) => refused(error),
+        match rocket::outcome::try_outcome!(req.guard::<MaybeAuth>().await).0 {
+            Some(auth) => Outcome::Success(auth),
+            None => refused(&Error::Unauthorized(failure::NOT_PROVIDED)),
         }
     }
 }

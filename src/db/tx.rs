@@ -39,10 +39,9 @@ impl WriteTx {
         conn.live()
     }
 
-    /// Serialises writers that read a row before writing what depends on
-    /// it (the per-user token limit, a lead's merged update). SQLite's
-    /// IMMEDIATE transaction already holds the database's write lock;
-    /// PostgreSQL locks the row. `table` is one of ours, never input.
+    /// Serialises writers that read a row before writing what depends on it:
+    /// PostgreSQL locks the row (SQLite's IMMEDIATE transaction holds the
+    /// write lock already). `table` is one of ours, never input.
     pub async fn lock_row(&mut self, table: &'static str, id: i64) -> Result<(), sqlx::Error> {
         if let Backend::Postgres(conn) = self.live() {
             sqlx::query(&format!("SELECT id FROM {table} WHERE id = $1 FOR UPDATE"))

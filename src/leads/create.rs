@@ -1,10 +1,8 @@
 //! Inserting leads, with group commit on SQLite.
 //!
-//! SQLite has one writer, and each create is a trip to it and a commit of
-//! its own: under load that serial path is the ceiling. Creates that arrive
-//! while the writer is busy wait here instead; the first of them to get the
-//! writer inserts all that wait in one statement, and the others find their
-//! answer ready.
+//! SQLite's one writer is the ceiling of creates under load. Creates that
+//! arrive while it is busy wait here; the first to get it inserts all that
+//! wait in one statement and commit, and the others find their answer ready.
 
 use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};

@@ -7,24 +7,31 @@
 
 mod docs;
 
-use std::sync::LazyLock;
-
 use rocket::http::ContentType;
-use rocket::{get, routes, Route};
+use rocket::{get, routes, Route, State};
 use rocket_dyn_templates::Template;
 use serde_json::Value;
 
 use crate::http::methods::{with_fallbacks, Access};
 use crate::pages::View;
 
-static DOCUMENT: LazyLock<Value> = LazyLock::new(|| {
-    serde_json::from_str(include_str!("openapi.json")).expect("src/openapi/openapi.json is JSON")
-});
+/// The document compact, as every JSON answer, and as the reference page
+/// shows it: worked out once, at start-up (Rocket-managed state).
+pub struct ApiDocument {
+    compact: String,
+    docs_context: Value,
+}
 
-static DOCS_CONTEXT: LazyLock<Value> = LazyLock::new(|| docs::context(&DOCUMENT));
-
-/// Served compact, like every other JSON answer of the API.
-static COMPACT: LazyLock<String> = LazyLock::new(|| DOCUMENT.to_string());
+impl ApiDocument {
+    pub fn load() -> Self {
+        let document: Value = serde_json::from_str(include_str!("openapi.json"))
+            .expect("src/openapi/openapi.json is JSON");
+        ApiDocument {
+            compact: document.to_string(),
+            docs_context: docs::context(&document),
+        }
+    }
+}
 
 /// Public, and under `/api` like the endpoints they describe, with the
 /// same 405 answers to other methods.
@@ -33,14 +40,14 @@ pub fn routes() -> Vec<Route> {
 }
 
 #[get("/openapi.json")]
-fn openapi_json() -> (ContentType, &'static str) {
-    (ContentType::JSON, COMPACT.as_str())
+fn openapi_json(api: &State<ApiDocument>) -> (ContentType, &str) {
+    (ContentType::JSON, api.compact.as_str())
 }
 
 /// A request the page guard refuses (say, a bad `Authorization` header)
 /// still gets the reference, as an anonymous reader.
 #[get("/docs")]
-fn api_docs(view: Option<View>) -> Template {
+fn api_docs(view: Option<View>, api: &State<ApiDocument>) -> Template {
     view.unwrap_or_default()
-        .render("api/docs", "api", DOCS_CONTEXT.clone())
+        .render("api/docs", "api", api.docs_context.clone())
 }

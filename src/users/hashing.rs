@@ -183,19 +183,16 @@ mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::time::Duration;
 
-    fn cores() -> usize {
-        std::thread::available_parallelism().map_or(2, |n| n.get())
-    }
-
     /// Twice as many jobs as cores, submitted together, run one per core:
     /// never more at once, and every core used.
     #[test]
     fn hashes_run_at_most_one_per_core_at_a_time() {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         let hasher = Hasher::start();
         let running = Arc::new(AtomicUsize::new(0));
         let most = Arc::new(AtomicUsize::new(0));
         rocket::execute(async {
-            let jobs = (0..cores() * 2).map(|_| {
+            let jobs = (0..cores * 2).map(|_| {
                 let (running, most) = (running.clone(), most.clone());
                 hasher.run(move |_| {
                     let now = running.fetch_add(1, Ordering::SeqCst) + 1;
@@ -208,7 +205,7 @@ mod tests {
                 done.unwrap();
             }
         });
-        assert_eq!(most.load(Ordering::SeqCst), cores());
+        assert_eq!(most.load(Ordering::SeqCst), cores);
     }
 
     /// Our hashes are what the crate's own API makes and checks, both ways.
