@@ -46,9 +46,9 @@ fn outcome(result: &Result<Lead, Error>) -> &'static str {
     }
 }
 
-/// Queued behind a busy writer, four creates go in as one group. One breaks
-/// the foreign key (no user 2), which the statement cannot absorb: the group
-/// is tried one by one, and only that one fails.
+/// Four creates queued behind a busy writer (in one group or more, as they
+/// arrive). One breaks the foreign key (no user 2), which the statement
+/// cannot absorb: its group is tried one by one, and only that one fails.
 #[tokio::test]
 async fn a_lead_that_fails_fails_alone_in_its_group() {
     let (db, dir) = with_owner("group-fallback").await;
