@@ -112,11 +112,11 @@ impl Reply {
     }
 
     /// The `Set-Cookie` header for cookie `name`.
-    fn set_cookie(&self, name: &str) -> Option<&str> {
+    fn expect_cookie(&self, name: &str) -> &str {
         self.set_cookies
             .iter()
             .find(|c| c.starts_with(&format!("{name}=")))
-            .map(String::as_str)
+            .unwrap_or_else(|| panic!("no {name} cookie in {:?}", self.set_cookies))
     }
 
     /// The form's CSRF token.
@@ -142,23 +142,24 @@ fn tempdir() -> PathBuf {
     dir
 }
 
-/// A browser's cookies by hand: signs `username` up through the form with
-/// the cookie names `prefix` gives; returns the seed and session cookies.
-fn sign_up(server: &Server, prefix: &str, username: &str) -> (Reply, Vec<(String, String)>) {
+/// Signs `username` up through the form as a browser would, expecting
+/// cookies named with `prefix`; returns the session's `Set-Cookie` header
+/// and the cookies to send back (the CSRF seed and the session).
+fn sign_up(server: &Server, prefix: &str, username: &str) -> (String, Vec<(String, String)>) {
     let page = server.send("GET", "/signup", &[], "");
     assert_eq!(page.status, 200);
-    let seed = cookie_of(page.set_cookie(&format!("{prefix}leads_csrf")).unwrap());
+    let seed = page.expect_cookie(&format!("{prefix}leads_csrf"));
     let form = format!(
         "csrf_token={}&username={username}&email=&password={PASSWORD}",
         page.csrf()
     );
-    let done = server.send("POST", "/signup", std::slice::from_ref(&seed), &form);
+    let done = server.send("POST", "/signup", &[cookie_of(seed)], &form);
     assert_eq!(done.status, 303, "{}", done.body);
-    let session = done
-        .set_cookie(&format!("{prefix}leads_session"))
-        .map(cookie_of);
-    let cookies = [Some(seed), session].into_iter().flatten().collect();
-    (done, cookies)
+    let session = done.expect_cookie(&format!("{prefix}leads_session"));
+    (
+        session.to_owned(),
+        vec![cookie_of(seed), cookie_of(session)],
+    )
 }
 
 #[test]
@@ -178,10 +179,7 @@ fn session_cookies_follow_the_profile_and_cookie_secure() {
         let server = Server::start(&dir, profile, &setting);
         let case = format!("{profile}, cookie_secure {cookie_secure:?}");
         let prefix = if secure { "__Host-" } else { "" };
-        let (signed_up, cookies) = sign_up(&server, prefix, "carol");
-        let session = signed_up
-            .set_cookie(&format!("{prefix}leads_session"))
-            .unwrap_or_else(|| panic!("{case}: {:?}", signed_up.set_cookies));
+        let (session, cookies) = sign_up(&server, prefix, "carol");
         let attributes: Vec<&str> = session.split("; ").skip(1).collect();
         let mut expected = vec!["HttpOnly", "SameSite=Lax", "Path=/"];
         if secure {
@@ -199,7 +197,7 @@ fn session_cookies_follow_the_profile_and_cookie_secure() {
             200,
             "{case}"
         );
-        let (_, token) = cookie_of(session);
+        let (_, token) = cookie_of(&session);
         let renamed = [(
             format!("{}leads_session", if secure { "" } else { "__Host-" }),
             token,
