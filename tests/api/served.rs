@@ -132,14 +132,24 @@ fn cookie_of(set_cookie: &str) -> (String, String) {
     (name.to_owned(), value.to_owned())
 }
 
-/// A new, empty folder.
-fn tempdir() -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "leads-served-{}",
-        leads::auth::token::random_hex(8)
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+/// A new, empty folder, removed when dropped (also when a test fails).
+struct Folder(PathBuf);
+
+impl Folder {
+    fn new() -> Folder {
+        let dir = std::env::temp_dir().join(format!(
+            "leads-served-{}",
+            leads::auth::token::random_hex(8)
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        Folder(dir)
+    }
+}
+
+impl Drop for Folder {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
 
 /// Signs `username` up through the form as a browser would, expecting
@@ -171,12 +181,12 @@ fn session_cookies_follow_the_profile_and_cookie_secure() {
         ("debug", Some("true"), true),
         ("release", Some("false"), false),
     ] {
-        let dir = tempdir();
+        let dir = Folder::new();
         let setting: Vec<(&str, &str)> = cookie_secure
             .map(|value| ("ROCKET_COOKIE_SECURE", value))
             .into_iter()
             .collect();
-        let server = Server::start(&dir, profile, &setting);
+        let server = Server::start(&dir.0, profile, &setting);
         let case = format!("{profile}, cookie_secure {cookie_secure:?}");
         let prefix = if secure { "__Host-" } else { "" };
         let (session, cookies) = sign_up(&server, prefix, "carol");
@@ -207,31 +217,35 @@ fn session_cookies_follow_the_profile_and_cookie_secure() {
             303,
             "{case}"
         );
-        drop(server);
-        std::fs::remove_dir_all(dir).unwrap();
     }
+}
+
+/// A file's permission bits in octal, as `ls -l` and chmod read them.
+fn permissions(path: &Path) -> String {
+    format!(
+        "{:o}",
+        std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+    )
 }
 
 #[test]
 fn the_secret_key_file_is_created_private_and_reused() {
-    let dir = tempdir();
-    let secret = dir.join("leads.secret");
-    let server = Server::start(&dir, "release", &[]);
+    let dir = Folder::new();
+    let secret = dir.0.join("leads.secret");
+    let server = Server::start(&dir.0, "release", &[]);
     let key = std::fs::read_to_string(&secret).expect("a secret key file");
     assert_eq!(key.len(), 64, "{key}");
     assert!(key.chars().all(|c| c.is_ascii_hexdigit()), "{key}");
-    let mode = std::fs::metadata(&secret).unwrap().permissions().mode();
-    assert_eq!(mode & 0o777, 0o600, "{mode:o}");
+    assert_eq!(permissions(&secret), "600");
 
     // A session and a form's CSRF token, then a restart.
     let (_, cookies) = sign_up(&server, "__Host-", "dora");
     let form = server.send("GET", "/leads/new", &cookies, "");
     assert_eq!(form.status, 200);
     drop(server);
-    let server = Server::start(&dir, "release", &[]);
+    let server = Server::start(&dir.0, "release", &[]);
     assert_eq!(std::fs::read_to_string(&secret).unwrap(), key);
-    let mode = std::fs::metadata(&secret).unwrap().permissions().mode();
-    assert_eq!(mode & 0o777, 0o600, "{mode:o}");
+    assert_eq!(permissions(&secret), "600");
 
     // Both still hold: the token signed before the restart is accepted.
     let lead = format!(
@@ -242,6 +256,4 @@ fn the_secret_key_file_is_created_private_and_reused() {
     assert_eq!(created.status, 303, "{}", created.body);
     let list = server.send("GET", "/leads", &cookies, "");
     assert!(list.body.contains("kept@example.com"));
-    drop(server);
-    std::fs::remove_dir_all(dir).unwrap();
 }
