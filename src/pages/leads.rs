@@ -132,6 +132,9 @@ async fn update(
     body: Body,
 ) -> Result<FormOutcome, PageError> {
     let id = parse_id(id)?;
+    // The lookup first, as in the API: validating first would answer for
+    // another user's lead (its email's uniqueness check skips that lead).
+    service::get(db, Scope::Owner(auth.user.id), id).await?;
     let input = body.input()?;
     Ok(FormOutcome::from_result(
         service::update(db, Scope::Owner(auth.user.id), id, &input, false, None).await,

@@ -260,15 +260,7 @@ impl TestApp {
     /// The `leads` binary with this app's database configured (and no
     /// Rocket.toml), for command-line tests.
     pub fn leads_command(&self, args: &[&str]) -> std::process::Command {
-        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_leads"));
-        command
-            .args(args)
-            .env(
-                "ROCKET_DATABASES",
-                format!("{{leads={{url=\"{}\"}}}}", self.db_url),
-            )
-            .env("ROCKET_CONFIG", "/nonexistent/Rocket.toml");
-        command
+        leads_command(&self.db_url, args)
     }
 
     /// One integer from raw SQL on the test database (e.g. a count).
@@ -315,6 +307,20 @@ impl TestApp {
         ))
         .await;
     }
+}
+
+/// The `leads` binary with the database at `db_url` configured (and no
+/// Rocket.toml), for command-line tests.
+pub fn leads_command(db_url: &str, args: &[&str]) -> std::process::Command {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_leads"));
+    command
+        .args(args)
+        .env(
+            "ROCKET_DATABASES",
+            format!("{{leads={{url=\"{db_url}\"}}}}"),
+        )
+        .env("ROCKET_CONFIG", "/nonexistent/Rocket.toml");
+    command
 }
 
 /// Microseconds in a second, the unit of every stored timestamp.

@@ -6,6 +6,7 @@ use serde_json::json;
 
 use crate::browser::{csrf_in, Browser};
 use crate::helpers::{read, Backend, PASSWORD};
+use crate::leads_common::stored;
 use crate::{app, on_both_backends};
 
 on_both_backends!(
@@ -17,7 +18,8 @@ on_both_backends!(
     cross_site_and_foreign_origin_posts_are_refused,
     login_next_is_followed_only_to_local_paths,
     logout_revokes_the_token_server_side,
-    pages_need_a_login_and_hide_other_users_leads,
+    pages_need_a_login,
+    another_users_lead_is_not_found_on_every_page_and_left_untouched,
 );
 
 async fn login_sets_an_http_only_lax_session_cookie(backend: Backend) {
@@ -332,12 +334,8 @@ async fn logout_revokes_the_token_server_side(backend: Backend) {
     );
 }
 
-async fn pages_need_a_login_and_hide_other_users_leads(backend: Backend) {
+async fn pages_need_a_login(backend: Backend) {
     let app = app!(backend);
-    let (token, _) = app.register("kim").await;
-    let lead = app
-        .create_lead(&token, "Kim's lead", "kl@example.com")
-        .await;
     let mut stranger = Browser::default();
     for path in [
         "/leads",
@@ -349,27 +347,52 @@ async fn pages_need_a_login_and_hide_other_users_leads(backend: Backend) {
         assert_eq!(status, Status::SeeOther, "{path}");
         assert!(location.unwrap().starts_with("/login?next=%2F"), "{path}");
     }
-    stranger.sign_up(&app, "lou").await;
-    for path in [
-        format!("/leads/{}/edit", lead["id"]),
-        format!("/leads/{}/delete", lead["id"]),
-    ] {
-        let (status, _, _) = stranger.get(&app, &path).await;
-        assert_eq!(status, Status::NotFound, "{path}");
-    }
-    let csrf = stranger.csrf(&app).await;
-    let (status, _, _) = stranger
-        .post_form(
-            &app,
-            &format!("/leads/{}/delete", lead["id"]),
-            &format!("csrf_token={csrf}"),
-            &[],
-        )
+}
+
+/// Every page of another user's lead, read or write, answers exactly as for
+/// a lead that does not exist, and the lead stays as it was.
+async fn another_users_lead_is_not_found_on_every_page_and_left_untouched(backend: Backend) {
+    let app = app!(backend);
+    let (token, _) = app.register("kim").await;
+    let lead = app
+        .create_lead(&token, "Kim's lead", "kl@example.com")
         .await;
-    assert_eq!(status, Status::NotFound);
-    assert_eq!(
-        app.scalar("SELECT CAST(COUNT(*) AS BIGINT) FROM leads")
-            .await,
-        1
-    );
+    let before = stored(&app, &lead["id"]).await;
+    let mut stranger = Browser::default();
+    stranger.sign_up(&app, "lou").await;
+    let csrf = stranger.csrf(&app).await;
+    let valid = format!("csrf_token={csrf}&name=Mine+now&email=lou%40example.com&message=m");
+    // Invalid, with the lead's own email (in capitals, so that an echo of
+    // the form is not taken for a leak): its uniqueness check must not tell
+    // this lead's email from any other.
+    let invalid = format!("csrf_token={csrf}&name=&email=KL%40example.com&message=m");
+    let requests = [
+        ("GET", "edit", String::new()),
+        ("GET", "delete", String::new()),
+        ("POST", "edit", valid),
+        ("POST", "edit", invalid),
+        ("POST", "delete", format!("csrf_token={csrf}")),
+    ];
+    for (method, page, form) in &requests {
+        let mut answers = Vec::new();
+        for id in [lead["id"].as_i64().unwrap(), 999_999] {
+            let path = format!("/leads/{id}/{page}");
+            let answer = if *method == "GET" {
+                stranger.get(&app, &path).await
+            } else {
+                stranger.post_form(&app, &path, form, &[]).await
+            };
+            assert_eq!(answer.0, Status::NotFound, "{method} {path}");
+            assert!(
+                !answer.1.contains("Kim") && !answer.1.contains("kl@"),
+                "{method} {path}"
+            );
+            answers.push(answer);
+        }
+        assert_eq!(
+            answers[0], answers[1],
+            "{method} {page}: another's lead = no lead"
+        );
+    }
+    assert_eq!(stored(&app, &lead["id"]).await, before);
 }
