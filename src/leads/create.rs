@@ -74,6 +74,11 @@ impl CreateQueue {
         }
     }
 
+    /// How many creates are waiting for the writer now.
+    pub fn waiting(&self) -> usize {
+        self.lock().len()
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Waiting>> {
         self.0.lock().unwrap_or_else(PoisonError::into_inner)
     }

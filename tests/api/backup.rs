@@ -1,6 +1,7 @@
 //! `leads backup PATH`: a consistent snapshot of a live SQLite database.
 
 use std::process::Output;
+use std::time::Instant;
 
 use sqlx::{Connection, SqliteConnection};
 
@@ -12,40 +13,58 @@ fn run_leads(app: &TestApp, args: &[&str]) -> Output {
         .expect("run the leads binary")
 }
 
+/// Leads in the database before the backup: enough (20 MB) that copying
+/// them takes a while, so that writes land while it runs.
+const BEFORE: i64 = 20_000;
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn backup_snapshots_a_live_sqlite_database() {
     let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
-    let (token, _) = app.register("alice").await;
-    for n in 0..20 {
-        app.create_lead(&token, "Ann", &format!("before{n}@example.com"))
-            .await;
-    }
+    let (token, owner) = app.register("alice").await;
+    app.execute(&format!(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {BEFORE}) \
+         INSERT INTO leads (name, email, email_key, message, search_key, owner_id, created_at) \
+         SELECT 'Ann', 'before' || i || '@example.com', 'before' || i || '@example.com', \
+                printf('%.1000c', 'x'), 'ann', {owner}, 0 FROM n"
+    ))
+    .await;
     let dir = tempdir();
     let target = dir.join("snapshot.db");
     let target_arg = target.to_str().unwrap().to_owned();
 
-    // Writes go on while the backup runs.
-    let writer = async {
-        for n in 0..40 {
-            app.create_lead(&token, "Bob", &format!("during{n}@example.com"))
-                .await;
-        }
-    };
-    let backup = {
-        let app = &app;
-        let target_arg = target_arg.clone();
-        async move {
-            let args = ["backup", target_arg.as_str()];
-            tokio::task::block_in_place(|| run_leads(app, &args))
-        }
-    };
-    let (_, output) = tokio::join!(writer, backup);
+    let mut command = app.leads_command(&["backup", &target_arg]);
+    let backup = tokio::task::spawn_blocking(move || {
+        let started = Instant::now();
+        let output = command.output().expect("run the leads binary");
+        (started, output, Instant::now())
+    });
+    // A writer creates leads one after another until the backup is done,
+    // noting when each was stored.
+    let mut stored = Vec::new();
+    while !backup.is_finished() {
+        let email = format!("during{}@example.com", stored.len());
+        app.create_lead(&token, "Bob", &email).await;
+        stored.push(Instant::now());
+    }
+    let (started, output, ended) = backup.await.unwrap();
     assert!(
         output.status.success(),
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
     assert!(String::from_utf8_lossy(&output.stdout).contains("Wrote a snapshot"));
+    let stored_before = stored.iter().filter(|t| **t < started).count();
+    let stored_by_end = stored.iter().filter(|t| **t < ended).count();
+    assert!(
+        stored_by_end > stored_before,
+        "no write landed while the backup ran ({stored_before} before it, {} in all)",
+        stored.len()
+    );
+    // Nothing was lost on the live database.
+    assert_eq!(
+        app.scalar("SELECT COUNT(*) FROM leads").await,
+        BEFORE + stored.len() as i64
+    );
 
     let mut copy = SqliteConnection::connect(&format!("sqlite://{}?mode=ro", target_arg))
         .await
@@ -55,13 +74,33 @@ async fn backup_snapshots_a_live_sqlite_database() {
         .await
         .unwrap();
     assert_eq!(check, "ok");
-    let lead_count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM leads")
+    let copied: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM leads WHERE email LIKE 'before%'")
         .fetch_one(&mut copy)
         .await
         .unwrap();
+    assert_eq!(copied, BEFORE);
+    // The database at one moment: the writer's leads up to some point, no
+    // later one without every earlier one.
+    let during: Vec<String> =
+        sqlx::query_scalar("SELECT email FROM leads WHERE email LIKE 'during%' ORDER BY id")
+            .fetch_all(&mut copy)
+            .await
+            .unwrap();
+    let moment = during.len();
+    let prefix: Vec<String> = (0..moment)
+        .map(|n| format!("during{n}@example.com"))
+        .collect();
+    assert_eq!(during, prefix, "the writes in the snapshot");
     assert!(
-        (20..=60).contains(&lead_count),
-        "{lead_count} leads in the snapshot"
+        (stored_before..=stored_by_end).contains(&moment),
+        "the snapshot holds {moment} of the writes; {stored_before} were stored \
+         before the backup started, {stored_by_end} before it ended"
+    );
+    // Writers were not held off: some writes stored before the backup
+    // ended came after the moment it copied.
+    assert!(
+        moment < stored_by_end,
+        "every write stored during the backup is in it ({moment})"
     );
     let users: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users")
         .fetch_one(&mut copy)

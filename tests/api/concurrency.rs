@@ -2,6 +2,7 @@
 //! 5xx), and per-user limits hold under concurrent logins.
 
 use std::collections::HashSet;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use futures::future::{join, join_all};
@@ -10,7 +11,7 @@ use rocket::tokio::time::sleep;
 use serde_json::{json, Value};
 use sqlx::{Connection, Executor};
 
-use crate::helpers::{Backend, TestApp, PASSWORD};
+use crate::helpers::{now_micros, Backend, TestApp, PASSWORD};
 use crate::{app, on_both_backends};
 
 on_both_backends!(
@@ -207,26 +208,48 @@ impl TokenInsertBlocker {
         }
     }
 
-    /// Releases the lock once `requests` are waiting behind it (PostgreSQL
-    /// shows them; SQLite's waiters cannot be seen, so a pause stands in).
-    async fn release_when_waited_on(self, app: &TestApp, requests: i64) {
-        match self {
-            TokenInsertBlocker::Sqlite(mut conn) => {
-                sleep(Duration::from_secs(1)).await;
-                conn.execute("COMMIT").await.unwrap();
-            }
-            TokenInsertBlocker::Postgres(mut conn) => {
+    /// Releases the lock once `requests` are waiting behind it, none of
+    /// them `finished`; returns when (unix µs). PostgreSQL shows its
+    /// waiters. SQLite's cannot be seen (the first waits in the app's one
+    /// writer, the others queue for it): a pause for their hashes to end
+    /// stands in, and the caller checks that the tokens were made before.
+    async fn release_when_waited_on(
+        self,
+        app: &TestApp,
+        requests: i64,
+        finished: &AtomicUsize,
+    ) -> i64 {
+        match &self {
+            TokenInsertBlocker::Sqlite(_) => sleep(Duration::from_secs(1)).await,
+            TokenInsertBlocker::Postgres(_) => {
                 let waiting = "SELECT CAST(COUNT(*) AS BIGINT) FROM pg_stat_activity
                     WHERE datname = current_database() AND wait_event_type = 'Lock'";
+                let mut seen = 0;
                 for _ in 0..500 {
-                    if app.scalar(waiting).await >= requests {
+                    seen = app.scalar(waiting).await;
+                    if seen >= requests {
                         break;
                     }
                     sleep(Duration::from_millis(20)).await;
                 }
-                conn.execute("COMMIT").await.unwrap();
+                assert!(
+                    seen >= requests,
+                    "the race was not set up: {seen} of {requests} logins waited"
+                );
             }
         }
+        let done = finished.load(Ordering::SeqCst);
+        assert_eq!(
+            done, 0,
+            "the race was not set up: {done} logins did not wait"
+        );
+        let released = now_micros();
+        match self {
+            TokenInsertBlocker::Sqlite(mut conn) => conn.execute("COMMIT").await.map(drop),
+            TokenInsertBlocker::Postgres(mut conn) => conn.execute("COMMIT").await.map(drop),
+        }
+        .unwrap();
+        released
     }
 }
 
@@ -239,18 +262,19 @@ async fn concurrent_logins_respect_the_token_limit(backend: Backend) {
 
     // Each user has one token and room for one more; two logins each race for it.
     let blocker = TokenInsertBlocker::hold(&app).await;
+    let finished = AtomicUsize::new(0);
     let logins = join_all(usernames.iter().flat_map(|username| {
-        let login = || {
-            app.post(
-                "/api/auth/login",
-                None,
-                json!({"username": username, "password": PASSWORD}),
-            )
+        let (app, finished) = (&app, &finished);
+        let login = move || async move {
+            let body = json!({"username": username, "password": PASSWORD});
+            let reply = app.post("/api/auth/login", None, body).await;
+            finished.fetch_add(1, Ordering::SeqCst);
+            reply
         };
         [login(), login()]
     }));
-    let release = blocker.release_when_waited_on(&app, 2 * USERS as i64);
-    let (results, ()) = join(logins, release).await;
+    let release = blocker.release_when_waited_on(&app, 2 * USERS as i64, &finished);
+    let (results, released) = join(logins, release).await;
 
     let limit = json!({"error": "Maximum amount of tokens allowed per user exceeded."});
     for (pair, username) in results.chunks(2).zip(&usernames) {
@@ -270,5 +294,15 @@ async fn concurrent_logins_respect_the_token_limit(backend: Backend) {
         app.scalar("SELECT CAST(COUNT(*) AS BIGINT) FROM auth_tokens")
             .await,
         2 * USERS as i64
+    );
+    // The winners made their tokens (after their hashes) before the lock
+    // was released: they were waiting at their writes, not late to the race.
+    assert_eq!(
+        app.scalar(&format!(
+            "SELECT CAST(COUNT(*) AS BIGINT) FROM auth_tokens WHERE created >= {released}"
+        ))
+        .await,
+        0,
+        "tokens made after the release: the race was not set up"
     );
 }

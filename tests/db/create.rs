@@ -46,9 +46,9 @@ fn outcome(result: &Result<Lead, Error>) -> &'static str {
     }
 }
 
-/// Four creates queued behind a busy writer (in one group or more, as they
-/// arrive). One breaks the foreign key (no user 2), which the statement
-/// cannot absorb: its group is tried one by one, and only that one fails.
+/// Four creates queued behind a busy writer, then inserted in one group. One
+/// breaks the foreign key (no user 2), which the statement cannot absorb:
+/// the group is tried one by one, and only that one fails.
 #[tokio::test]
 async fn a_lead_that_fails_fails_alone_in_its_group() {
     let (db, dir) = with_owner("group-fallback").await;
@@ -62,7 +62,19 @@ async fn a_lead_that_fails_fails_alone_in_its_group() {
             tokio::spawn(async move { queue.insert(&db, lead).await })
         })
         .collect();
-    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    // All four wait before the writer is free: the first to get it takes
+    // them all in one group.
+    for _ in 0..500 {
+        if queue.waiting() == 4 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert_eq!(
+        queue.waiting(),
+        4,
+        "the creates did not queue for the writer"
+    );
     drop(writer);
     let mut answers = Vec::new();
     for create in creates {

@@ -5,7 +5,7 @@
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { BASE_URL, launch, capture, unlabelledControls } from './browser.mjs';
+import { BASE_URL, launch, newPage, capture, unlabelledControls } from './browser.mjs';
 
 const ADMIN = process.env.ADMIN_USER;
 const ADMIN_PASSWORD = process.env.ADMIN_PASSWORD;
@@ -76,7 +76,7 @@ test('a superuser manages every lead and user from the admin pages', async () =>
   }
 
   const context = await browser.newContext({ acceptDownloads: true });
-  const page = await context.newPage();
+  const page = await newPage(context);
   await page.goto(`${BASE_URL}/admin/leads`);
   assert.match(page.url(), /\/login\?next=%2Fadmin%2Fleads$/);
   await page.fill('#id_username', ADMIN);
@@ -136,10 +136,11 @@ test('a superuser manages every lead and user from the admin pages', async () =>
   await page.click('.bulk button');
   assert.match(await page.textContent('h1'), /Are you sure\?/);
   assert.equal(await page.locator('ul.doomed li').count(), 3);
-  await capture(page, 'admin-confirm-delete');
+  assert.match(await capture(page, 'admin-confirm-delete'), /Are you sure\?/);
   await page.click('button:has-text("Yes, I’m sure")');
   assert.equal((await page.textContent('.flash')).trim(), 'Deleted 3 leads.');
   assert.deepEqual(await resultCount(page), { count: 7, total: start.total - 3 });
+  assert.match(await capture(page, 'admin-deleted'), /Deleted 3 leads\./);
 
   // Reassign two of them to cy.
   for (let i = 0; i < 2; i++) await boxes.nth(i).check();

@@ -24,15 +24,45 @@ export async function launch() {
   return browser;
 }
 
+/** Each page's last main-frame document response, kept for `capture`. */
+const documents = new WeakMap();
+
+/**
+ * A new page in `context` whose documents `capture` can save: every
+ * main-frame navigation's response is kept, a redirect's replaced by the
+ * document it leads to.
+ */
+export async function newPage(context) {
+  const page = await context.newPage();
+  page.on('response', (response) => {
+    const redirect = response.status() >= 300 && response.status() < 400;
+    if (response.request().isNavigationRequest() && response.frame() === page.mainFrame() && !redirect) {
+      documents.set(page, response);
+    }
+  });
+  return page;
+}
+
 let shot = 0;
-/** Saves a full-page screenshot and the raw HTML of the current page. */
+/**
+ * Saves a full-page screenshot, and for the HTML validator the document the
+ * browser received for the current page, as sent (not the live DOM, and not
+ * fetched again: a page reached by POST has no GET twin to stand in for it).
+ * Returns that HTML.
+ */
 export async function capture(page, name) {
   shot += 1;
   const file = `${String(shot).padStart(2, '0')}-${name}`;
+  await page.waitForLoadState('load');
   await page.screenshot({ path: join(SCREENSHOTS, `${file}.png`), fullPage: true });
-  // The served document as sent (not the live DOM), for the HTML validator.
-  const response = await page.context().request.get(page.url());
-  writeFileSync(join(HTML, `${file}.html`), await response.text());
+  const response = documents.get(page);
+  if (!response) throw new Error(`${name}: no document seen; open the page with newPage()`);
+  if (response.url() !== page.url()) {
+    throw new Error(`${name}: the last document is ${response.url()}, the page shows ${page.url()}`);
+  }
+  const html = await response.text();
+  writeFileSync(join(HTML, `${file}.html`), html);
+  return html;
 }
 
 /** Every visible form control has a label (or an accessible name). */

@@ -4,7 +4,7 @@
 // revoke it → change password → the old password fails.
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { BASE_URL, launch, capture, unlabelledControls } from './browser.mjs';
+import { BASE_URL, launch, newPage, capture, unlabelledControls } from './browser.mjs';
 
 const user = `e2e_${Date.now().toString(36)}`;
 const password = 'Orange-Kite-Sunrise-42';
@@ -27,7 +27,7 @@ async function flash(page) {
 
 test('a salesperson manages leads and sessions in the browser', async () => {
   const context = await browser.newContext({ userAgent: 'E2E Browser One' });
-  const page = await context.newPage();
+  const page = await newPage(context);
 
   // Sign up.
   await page.goto(`${BASE_URL}/`);
@@ -42,7 +42,7 @@ test('a salesperson manages leads and sessions in the browser', async () => {
   assert.match(page.url(), /\/leads$/);
   assert.equal(await flash(page), `Welcome, ${user}!`);
   assert.match(await page.textContent('.empty'), /no leads yet/);
-  await capture(page, 'leads-empty');
+  assert.match(await capture(page, 'leads-empty'), /Welcome, /, 'the flash after the redirect');
   const cookies = await context.cookies();
   const session = cookies.find((c) => c.name.endsWith('leads_session'));
   assert.ok(session, 'a session cookie is set');
@@ -58,6 +58,7 @@ test('a salesperson manages leads and sessions in the browser', async () => {
   await login(page, user, 'wrong-password-0');
   assert.match(await page.textContent('.form-errors'), /Incorrect Credentials Passed\./);
   assert.equal(await page.inputValue('#id_username'), user, 'the username is kept');
+  assert.match(await capture(page, 'login-error'), /Incorrect Credentials Passed\./);
   await login(page, user, password);
   assert.match(page.url(), /\/leads$/);
   assert.equal(await flash(page), `Welcome back, ${user}.`);
@@ -107,7 +108,7 @@ test('a salesperson manages leads and sessions in the browser', async () => {
   assert.equal((await page.textContent('#id_email_errors')).trim(), 'Enter a valid email address.');
   assert.equal(await page.getAttribute('#id_email', 'aria-describedby'), 'id_email_errors');
   assert.equal(await page.inputValue('#id_name'), 'Zoe Zimmermann', 'the input is kept');
-  await capture(page, 'lead-edit-error');
+  assert.match(await capture(page, 'lead-edit-error'), /Enter a valid email address\./);
   await page.fill('#id_email', `zoe.z.${user}@example.com`);
   await page.click('main button[type=submit]');
   assert.equal(await flash(page), 'Lead “Zoe Zimmermann” saved.');
@@ -124,7 +125,7 @@ test('a salesperson manages leads and sessions in the browser', async () => {
 
   // A second browser logs in: two sessions.
   const other = await browser.newContext({ userAgent: 'E2E Browser Two' });
-  const otherPage = await other.newPage();
+  const otherPage = await newPage(other);
   await login(otherPage, user, password);
   assert.match(otherPage.url(), /\/leads$/);
   await page.click('text=Account');
@@ -149,6 +150,7 @@ test('a salesperson manages leads and sessions in the browser', async () => {
   await page.fill('#id_new_password', newPassword);
   await page.click('main button[type=submit]');
   assert.match(await page.textContent('#id_old_password_errors'), /old password was entered incorrectly/);
+  assert.match(await capture(page, 'password-error'), /old password was entered incorrectly/);
   await page.fill('#id_old_password', password);
   await page.fill('#id_new_password', newPassword);
   await page.click('main button[type=submit]');
