@@ -153,11 +153,18 @@ pub fn with_persisted_secret(figment: Figment) -> std::io::Result<Figment> {
 
 fn write_private(path: &str, contents: &str) -> std::io::Result<()> {
     use std::io::Write;
+    create_private(std::path::Path::new(path))?.write_all(contents.as_bytes())
+}
+
+/// Creates `path`, which must not exist, readable and writable by its owner
+/// only: the secret key, the SQLite database (its `-wal` and `-shm` files
+/// take the database's mode) and backups hold secrets and data.
+pub fn create_private(path: &std::path::Path) -> std::io::Result<std::fs::File> {
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    options.open(path)?.write_all(contents.as_bytes())
+    options.open(path)
 }
 
 #[cfg(test)]

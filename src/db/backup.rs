@@ -15,22 +15,33 @@ impl DbPool {
         let Backend::Sqlite(db) = self else {
             return Err("backup copies SQLite databases; for PostgreSQL use pg_dump".into());
         };
-        if path.exists() {
-            return Err(format!("{} already exists", path.display()));
-        }
         let target = path
             .to_str()
             .ok_or_else(|| format!("{} is not a UTF-8 path", path.display()))?;
-        let mut conn = db
-            .readers
-            .acquire()
-            .await
-            .map_err(|e| format!("backup failed: {e}"))?;
-        sqlx::query("VACUUM INTO $1")
-            .bind(target)
-            .execute(&mut *conn)
-            .await
-            .map(drop)
-            .map_err(|e| format!("backup failed: {e}"))
+        // Created empty and private first (VACUUM INTO fills an empty file);
+        // create_new also refuses a path that exists.
+        crate::config::create_private(path).map_err(|e| match e.kind() {
+            std::io::ErrorKind::AlreadyExists => format!("{} already exists", path.display()),
+            _ => format!("cannot create {}: {e}", path.display()),
+        })?;
+        let result = vacuum_into(db, target).await;
+        if result.is_err() {
+            let _ = std::fs::remove_file(path);
+        }
+        result
     }
+}
+
+async fn vacuum_into(db: &super::SqliteDb, target: &str) -> Result<(), String> {
+    let mut conn = db
+        .readers
+        .acquire()
+        .await
+        .map_err(|e| format!("backup failed: {e}"))?;
+    sqlx::query("VACUUM INTO $1")
+        .bind(target)
+        .execute(&mut *conn)
+        .await
+        .map(drop)
+        .map_err(|e| format!("backup failed: {e}"))
 }

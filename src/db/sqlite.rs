@@ -47,6 +47,7 @@ impl SqliteDb {
             // the writer, under the write lock. And checkpoints run beside
             // the writer, not inside its commits (`checkpoint_in_background`).
             .pragma("wal_autocheckpoint", "0");
+        create_database_file(&options.clone().get_filename())?;
         let writer = SqliteConnection::connect_with(&options).await?;
         let readers = ConnPool::new(options, max, connect_timeout, Recycle::default());
         // A bad path or file fails at start-up, not on the first request.
@@ -61,6 +62,20 @@ impl SqliteDb {
     /// The writer, once it is free.
     pub async fn writer(&self) -> rocket::tokio::sync::OwnedMutexGuard<SqliteConnection> {
         self.writer.clone().lock_owned().await
+    }
+}
+
+/// Creates a missing database file as a private one; SQLite would create it
+/// readable by everyone (and its `-wal` and `-shm` files take its mode).
+fn create_database_file(path: &std::path::Path) -> Result<(), sqlx::Error> {
+    // In-memory databases (`sqlite::memory:`, `?mode=memory`) have no file.
+    let name = path.to_string_lossy();
+    if name.is_empty() || name == ":memory:" || name.starts_with("file:") {
+        return Ok(());
+    }
+    match crate::config::create_private(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => Err(sqlx::Error::Io(e)),
+        _ => Ok(()),
     }
 }
 

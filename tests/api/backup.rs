@@ -1,5 +1,6 @@
 //! `leads backup PATH`: a consistent snapshot of a live SQLite database.
 
+use std::os::unix::fs::PermissionsExt;
 use std::process::Output;
 use std::time::Instant;
 
@@ -111,6 +112,8 @@ async fn backup_snapshots_a_live_sqlite_database() {
         !dir.join("snapshot.db-wal").exists(),
         "a self-contained file"
     );
+    let mode = std::fs::metadata(&target).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "the snapshot is owner-only: {mode:o}");
 
     // An existing file is never overwritten.
     let again = run_leads(&app, &["backup", &target_arg]);

@@ -237,6 +237,9 @@ fn the_secret_key_file_is_created_private_and_reused() {
     assert_eq!(key.len(), 64, "{key}");
     assert!(key.chars().all(|c| c.is_ascii_hexdigit()), "{key}");
     assert_eq!(permissions(&secret), "600");
+    for data in ["leads.db", "leads.db-wal", "leads.db-shm"] {
+        assert_eq!(permissions(&dir.0.join(data)), "600", "{data}");
+    }
 
     // A session and a form's CSRF token, then a restart.
     let (_, cookies) = sign_up(&server, "__Host-", "dora");
