@@ -34,6 +34,11 @@ esac
 # shellcheck source=tests/pg-cluster.sh
 source tests/pg-cluster.sh
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/leads-run.XXXXXX")
+# Every temporary folder of the run is made in here and goes with it, also
+# those of a test that Ctrl-C stopped before it could clean up. Open to the
+# postgres user, who runs the private clusters.
+chmod 755 "$WORK" && mkdir -m 1777 "$WORK/tmp"
+export TMPDIR="$WORK/tmp"
 STARTED=$(date +%s)
 STAGE="" STAGE_STARTED=$STARTED SERVER_PID="" PORT="" PG_DBS="" PG_DB_URL=""
 
