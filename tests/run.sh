@@ -184,6 +184,9 @@ if [ -z "$QUICK" ]; then
   fi
   (cd tests/e2e && npm install --silent --no-audit --no-fund --no-package-lock)
   command -v newman >/dev/null || npm install -g --silent newman >/dev/null
+  # The fault test pg_outage runs a cluster of its own, also when
+  # LEADS_TEST_PG_URL names the suite's server.
+  pg_cluster_bindir >/dev/null || pg_cluster_apt_install postgresql
   pg_cluster_start
 fi
 
