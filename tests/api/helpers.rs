@@ -11,18 +11,14 @@ use rocket::local::asynchronous::{Client, LocalResponse};
 use serde_json::{json, Value};
 use sqlx::Connection;
 
+use crate::suite_env::{pg_admin_url, pg_unreachable, require_postgres_selected};
+
 pub const PASSWORD: &str = "correct-Horse-battery-9";
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Backend {
     Sqlite,
     Postgres,
-}
-
-/// The PostgreSQL server the tests create their databases on.
-fn pg_admin_url() -> String {
-    std::env::var("LEADS_TEST_PG_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
 }
 
 fn random_suffix() -> String {
@@ -63,14 +59,12 @@ impl FreshDatabase {
                 )
             }
             Backend::Postgres => {
+                require_postgres_selected();
                 let name = format!("leads_test_{}", random_suffix());
                 let mut admin = match sqlx::PgConnection::connect(&pg_admin_url()).await {
                     Ok(conn) => conn,
-                    Err(e) if std::env::var_os("CI").is_some() => {
-                        panic!("PostgreSQL is required in CI but unreachable: {e}")
-                    }
                     Err(e) => {
-                        eprintln!("skipping PostgreSQL test: {e}");
+                        pg_unreachable(e);
                         return None;
                     }
                 };

@@ -5,6 +5,8 @@ mod browser;
 mod errors_common;
 mod helpers;
 mod leads_common;
+#[path = "../support/suite_env.rs"]
+mod suite_env;
 
 mod account;
 mod admin;

@@ -8,19 +8,22 @@ use leads::db::{ConnPool, Recycle};
 use sqlx::postgres::{PgConnectOptions, PgConnection};
 use sqlx::{ConnectOptions, Connection};
 
+use crate::suite_env::{pg_admin_url, pg_unreachable, require_postgres_selected};
+
 /// The PostgreSQL server the tests use, or `None` (a skip) when it is
 /// unreachable outside CI.
 async fn pg_options() -> Option<PgConnectOptions> {
-    let url = std::env::var("LEADS_TEST_PG_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-    let options = PgConnectOptions::from_str(&url).expect("a PostgreSQL URL");
+    require_postgres_selected();
+    let options = PgConnectOptions::from_str(&pg_admin_url()).expect("a PostgreSQL URL");
     match options.connect().await {
         Ok(conn) => {
             conn.close().await.ok();
             Some(options)
         }
-        Err(e) if std::env::var_os("CI").is_some() => panic!("PostgreSQL unreachable: {e}"),
-        Err(_) => None,
+        Err(e) => {
+            pg_unreachable(e);
+            None
+        }
     }
 }
 

@@ -1,8 +1,13 @@
 //! The storage layer's own parts, on real databases: the connection pool on
 //! PostgreSQL, write transactions and group commit on SQLite.
 
-mod conns;
 mod create;
+/// Every test here is on PostgreSQL: `postgres` in their names keeps them
+/// out of an SQLite-only run (`tests/run.sh --quick`).
+#[path = "conns.rs"]
+mod postgres_conns;
+#[path = "../support/suite_env.rs"]
+mod suite_env;
 mod tx;
 
 use leads::db::DbPool;

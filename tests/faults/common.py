@@ -144,6 +144,26 @@ def free_port():
         return sock.getsockname()[1]
 
 
+def listens_on(pid, port):
+    """Whether process `pid` holds the socket listening on TCP `port` (from
+    /proc: the listening socket's inode among the process's descriptors)."""
+    sockets = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(OSError), open(table) as f:
+            for line in list(f)[1:]:
+                fields = line.split()
+                local, state, inode = fields[1], fields[3], fields[9]
+                if state == "0A" and int(local.rsplit(":", 1)[1], 16) == port:
+                    sockets.add(f"socket:[{inode}]")
+    fd_dir = f"/proc/{pid}/fd"
+    with contextlib.suppress(OSError):
+        for fd in os.listdir(fd_dir):
+            with contextlib.suppress(OSError):
+                if os.readlink(os.path.join(fd_dir, fd)) in sockets:
+                    return True
+    return False
+
+
 def port_is_free(port):
     with socket.socket() as sock:
         try:
@@ -187,6 +207,7 @@ class Server:
             try:
                 return self._start(wait)
             except PortTaken:
+                self.stop()
                 if not self.auto_port or attempt == attempts - 1:
                     raise Failure(f"port {self.port} in use:\n{self.log_tail()}") from None
                 log(f"port {self.port} was taken by someone else; retrying on another")
@@ -218,6 +239,9 @@ class Server:
                 raise Failure(f"server exited with {self.proc.returncode} at start:\n{tail}")
             r = call(self, "GET", "/healthz", timeout=2)
             if r.status == 200:
+                # Ours, not a leftover server on the same port.
+                if not listens_on(self.proc.pid, self.port):
+                    raise PortTaken()
                 return self
             time.sleep(0.1)
         raise Failure(f"server did not answer /healthz 200 within {wait} s (last attempt: "
@@ -343,7 +367,8 @@ def unique(prefix):
 # ----------------------------------------------------------------- PostgreSQL
 
 def ci():
-    """CI is set (to anything but empty, 0 or false)."""
+    """CI is set: to anything but empty, 0, false or no (any case). The same
+    rule as tests/support/suite_env.rs; under CI nothing may be skipped."""
     return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
 
 
@@ -354,34 +379,40 @@ def pg_unavailable(reason):
     raise Skip(f"PostgreSQL unavailable ({reason}); set CI=1 to make this a failure")
 
 
-def psql(sql, db="postgres", host="127.0.0.1", port=5432, timeout=30):
-    """Runs SQL on a PostgreSQL server; returns stdout (unaligned, tuples only)."""
+def pg_server_url():
+    """The PostgreSQL server of the suite: LEADS_TEST_PG_URL (tests/run.sh
+    starts a private one and sets it), by default the local service."""
+    return os.environ.get("LEADS_TEST_PG_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+
+
+def pg_database_url(name):
+    """The URL of database `name` on the suite's server."""
+    return pg_server_url().rsplit("/", 1)[0] + "/" + name
+
+
+def psql(sql, db="postgres", timeout=30, check_rc=True):
+    """Runs SQL on the suite's server; returns stdout (unaligned, tuples only)."""
     out = subprocess.run(["psql", "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1",
-                          "-h", host, "-p", str(port), "-U", "postgres", "-d", db, "-c", sql],
+                          "-d", pg_database_url(db), "-c", sql],
                          capture_output=True, text=True, timeout=timeout)
-    if out.returncode != 0:
+    if check_rc and out.returncode != 0:
         raise Failure(f"psql failed ({sql[:80]}): {out.stderr.strip()}")
     return out.stdout.strip()
 
 
 def shared_pg_database(res, name):
-    """A fresh database on the shared service at 127.0.0.1:5432, dropped at the end."""
+    """A fresh database on the suite's server, dropped at the end."""
     if shutil.which("psql") is None:
         pg_unavailable("psql not installed")
-    probe = subprocess.run(["psql", "-X", "-At", "-h", "127.0.0.1", "-U", "postgres", "-d",
-                            "postgres", "-c", "SELECT 1"], capture_output=True, text=True,
-                           timeout=15)
-    if probe.returncode != 0:
-        pg_unavailable(f"127.0.0.1:5432: {probe.stderr.strip()}")
+    try:
+        psql("SELECT 1", timeout=15)
+    except Failure as err:
+        pg_unavailable(f"{pg_server_url()}: {err}")
     psql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
     psql(f"CREATE DATABASE {name}")
-
-    def drop():
-        subprocess.run(["psql", "-X", "-q", "-h", "127.0.0.1", "-U", "postgres", "-d", "postgres",
-                        "-c", f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"],
-                       capture_output=True, timeout=60)
-    res.callback(drop)
-    return f"postgres://postgres@127.0.0.1:5432/{name}"
+    res.callback(psql, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)", timeout=60,
+                 check_rc=False)
+    return pg_database_url(name)
 
 
 def pg_bindir():
@@ -402,7 +433,7 @@ class PrivatePostgres:
         self.bindir = pg_bindir()
         if self.bindir is None:
             pg_unavailable("no /usr/lib/postgresql/*/bin/initdb")
-        # A random free port unless told: other test runs may use 55432.
+        # A random free port unless told (and free).
         self.port = port if port and port_is_free(port) else free_port()
         self.root = tempfile.mkdtemp(prefix="leads-fault-pg-")
         res.callback(shutil.rmtree, self.root, True)

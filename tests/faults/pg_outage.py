@@ -2,8 +2,8 @@
 """A PostgreSQL outage under load, on a private PostgreSQL instance.
 
 The test initialises its own cluster (initdb as the `postgres` OS user, its
-own port, 127.0.0.1 only, trust auth, socket in its temp dir; the shared
-service on 5432 is never touched), starts the app on it with
+own port, 127.0.0.1 only, trust auth, socket in its temp dir; the suite's
+server of LEADS_TEST_PG_URL is never touched), starts the app on it with
 ROCKET_DATABASES={leads={url=...,connect_timeout=2}} (rocket_db_pools'
 connect_timeout, which src/db/pool.rs uses as the pool's acquire timeout),
 and runs a steady mixed load (8 threads: list, create, current user,

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Two app instances on one PostgreSQL database share all their state.
 
-A fresh database on the shared service (127.0.0.1:5432, dropped at the end
-WITH (FORCE)) and two release servers A and B on it. Independent sub-checks:
+A fresh database on the suite's server (LEADS_TEST_PG_URL, dropped at the
+end WITH (FORCE)) and two release servers A and B on it. Independent sub-checks:
   - tokens: a token from a login on A authenticates on B (same user), and a
     lead created through B is read through A;
   - logout: logout on A makes the token 401 on B at once; logoutall on B

@@ -19,13 +19,16 @@ TESTS=(
   "pg_outage 180"
   "pg_two_instances 150"
 )
+trap 'exit 130' INT
 failed=() skipped=() passed=()
 start=$(date +%s)
 for entry in "${TESTS[@]}"; do
   set -- $entry
   name=$1 limit=$2
   printf '\n--- %s\n' "$name"
-  timeout --signal=TERM --kill-after=20 "$limit" python3 -u "$HERE/$name.py" "$BIN"
+  # --foreground: in Ctrl-C's process group, so an interrupted test cleans up
+  # and the run stops (the INT trap) instead of going on to the next test.
+  timeout --foreground --signal=TERM --kill-after=20 "$limit" python3 -u "$HERE/$name.py" "$BIN"
   rc=$?
   case $rc in
     0) passed+=("$name") ;;
