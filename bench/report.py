@@ -110,10 +110,10 @@ if any(extra("timing", b) for b in BACKENDS):
     for b in BACKENDS:
         t = timing(b, "login-timing")
         if t:
-            w(f"| {NAMES[b]} | login-timing | {t['pairs']} interleaved pairs of failed logins | wrong password "
+            w(f"| {NAMES[b]} | login-timing | {t['pairs']} interleaved pairs of failed logins, the client's time | wrong password "
               f"{t['wrong_ms']:.1f} ms, unknown user {t['unknown_ms']:.1f} ms (medians): {t['apart']:.1%} apart |")
-        for sid, what in (("pages", "{n} pages x {runs}, a user with {leads} leads"),
-                          ("admin", "{n} pages x {runs}, {users:,} users, {leads:,} leads")):
+        for sid, what in (("pages", "{n} pages, {runs} requests each; a user with {leads} leads"),
+                          ("admin", "{n} pages, {runs} requests each; {users:,} users, {leads:,} leads")):
             t = timing(b, sid)
             if t:
                 p = slowest(t)
