@@ -45,6 +45,19 @@ def extra(kind, backend):
     return [r for r in rows if r.get("kind") == kind and r["backend"] == backend]
 
 
+def timing(backend, scenario):
+    found = [r for r in extra("timing", backend) if r["scenario"] == scenario]
+    return found[0] if found else None
+
+
+def slowest(t):
+    return max(t["pages"], key=lambda p: p["median_ms"])
+
+
+TIMED = [(sid, label) for sid, label in (("admin", "admin pages"), ("pages", "a user's pages"))
+         if any(timing(b, sid) for b in BACKENDS)]
+
+
 out = []
 w = out.append
 w("# Benchmark results (issue 6, Performance)\n")
@@ -71,18 +84,51 @@ w(f"- Server: `ROCKET_LOG_LEVEL={meta['log_level']}`; a pool of "
 w(f"- Data: 1,000 users, 100,000 leads (the bench user owns 20; scenario 4 posts as a second user), "
   f"and for scenario 7 a second database seeded the same way plus 900,000 leads to other users, "
   f"behind a second server (same binary and settings) that idles while the first is measured.")
+if any(extra("timing", b) for b in BACKENDS):
+    w("- Timing scenarios (login-timing, pages, admin; bench/*_timing.py): one client, one request at a time, "
+      "against a third database seeded like the first (plus a staff user) and a server of its own with login "
+      "throttling off, once the other servers have stopped. Page times are the server's own (`Server-Timing`), "
+      "the median and max of each page's requests; login times are the client's, the medians of interleaved "
+      "failed logins.")
 w(f"- Total wall time of bench/run: {meta.get('elapsed', '?')}\n")
 
-w("| backend | # | scenario | conns | req/s | p50 ms | p99 ms | errors | peak RSS MB |")
-w("|---|---|---|---:|---:|---:|---:|---:|---:|")
-for b in BACKENDS:
-    for sid, label, conns in SCENARIOS:
-        s = summary(b, sid)
-        if not s:
-            continue
-        w(f"| {NAMES[b]} | {sid} | {label} | {conns} | {s['rps']:,.0f} | {s['p50']:.2f} | {s['p99']:.2f} | "
-          f"{s['errors_median']:g} [{s['errors_sum']}] | {s['rss_median']:.1f} [{s['rss_max']:.1f}] |")
-w("")
+if any(r.get("kind") == "wrk" for r in rows):
+    w("| backend | # | scenario | conns | req/s | p50 ms | p99 ms | errors | peak RSS MB |")
+    w("|---|---|---|---:|---:|---:|---:|---:|---:|")
+    for b in BACKENDS:
+        for sid, label, conns in SCENARIOS:
+            s = summary(b, sid)
+            if not s:
+                continue
+            w(f"| {NAMES[b]} | {sid} | {label} | {conns} | {s['rps']:,.0f} | {s['p50']:.2f} | {s['p99']:.2f} | "
+              f"{s['errors_median']:g} [{s['errors_sum']}] | {s['rss_median']:.1f} [{s['rss_max']:.1f}] |")
+    w("")
+
+if any(extra("timing", b) for b in BACKENDS):
+    w("| backend | scenario | measured | result |")
+    w("|---|---|---|---|")
+    for b in BACKENDS:
+        t = timing(b, "login-timing")
+        if t:
+            w(f"| {NAMES[b]} | login-timing | {t['pairs']} interleaved pairs of failed logins, the client's time | wrong password "
+              f"{t['wrong_ms']:.1f} ms, unknown user {t['unknown_ms']:.1f} ms (medians): {t['apart']:.1%} apart |")
+        for sid, what in (("pages", "{n} pages, {runs} requests each; a user with {leads} leads"),
+                          ("admin", "{n} pages, {runs} requests each; {users:,} users, {leads:,} leads")):
+            t = timing(b, sid)
+            if t:
+                p = slowest(t)
+                what = what.format(n=len(t["pages"]), runs=t["runs"], leads=t["leads"], users=t.get("users", 0))
+                w(f"| {NAMES[b]} | {sid} | {what} | slowest median {p['median_ms']:.2f} ms (`{p['path']}`) |")
+    w("")
+for sid, label in TIMED:
+    names = [b for b in BACKENDS if timing(b, sid)]
+    w(f"Server time of each page, scenario {sid} ({label}), median [max] in ms:\n")
+    w("| page | " + " | ".join(NAMES[b] for b in names) + " |")
+    w("|---|" + "---:|" * len(names))
+    for i, page in enumerate(timing(names[0], sid)["pages"]):
+        cells = [timing(b, sid)["pages"][i] for b in names]
+        w(f"| `{page['path']}` | " + " | ".join(f"{c['median_ms']:.2f} [{c['max_ms']:.2f}]" for c in cells) + " |")
+    w("")
 
 results = {}  # target -> list of (backend, ok, detail)
 for b in BACKENDS:
@@ -138,6 +184,12 @@ for b in BACKENDS:
                 line += (f"; during the run the hashing threads had {cpu / (r['duration_s'] * 1000 * meta['cores']):.1%} "
                          f"of the cores, {cpu / r['requests']:.1f} ms per login")
             w(line + ".")
+    admin = timing(b, "admin")
+    if admin:
+        e = admin["export"]
+        w(f"- Admin: the default sort's plan (its ids): {'; '.join(admin['plan'])}. CSV export of every lead "
+          f"(`?ordering=name`): {e['rows']:,} rows, {e['mb']} MB in {e['seconds']} s; the server's peak RSS "
+          f"{e['rss_before']} MB before, {e['rss_after']} MB after.")
     for r in extra("log", b):
         w(f"- Server log: {r['lines']:,} JSON request lines, {r['status5xx']} with a 5xx status, "
           f"{r['other']} other lines.")
@@ -172,6 +224,19 @@ for b in BACKENDS:
     if s7 and s3:
         check("T5", s7["p50"] <= 1.25 * s3["p50"],
               f"p50 {s7['p50']:.2f} ms vs {s3['p50']:.2f} ms = {s7['p50'] / s3['p50'] - 1:+.0%} (need <= +25%)")
+    t = timing(b, "login-timing")
+    if t:
+        check("T7", t["apart"] < 0.20,
+              f"wrong password {t['wrong_ms']:.1f} ms, unknown user {t['unknown_ms']:.1f} ms: "
+              f"{t['apart']:.1%} apart (need < 20%)")
+    for target, sid, bound in (("T8", "pages", 20), ("T9", "admin", 100)):
+        t = timing(b, sid)
+        if t:
+            p = slowest(t)
+            at = f" at {t['leads']:,} leads" if sid == "admin" else ""
+            check(target, p["median_ms"] < bound,
+                  f"slowest median {p['median_ms']:.2f} ms (`{p['path']}`) of {len(t['pages'])} pages{at} "
+                  f"(need < {bound})")
     peaks = [(summary(b, k)["rss_max"], k) for k, _, _ in SCENARIOS if summary(b, k) and k != "6L"]
     if peaks:
         top = max(peaks)
@@ -182,7 +247,9 @@ w("| target | backend | result | detail |")
 w("|---|---|---|---|")
 DESC = {"T1": "list >= 35% of ceiling, p99 < 10 ms, 0 errors", "T2": "create >= 20% of ceiling (SQLite), 0 errors, no lost leads",
         "T3": "login >= 90% of cores / hash time", "T4": "mixed list p99 <= 3x quiet, logins' p99 < 500 ms",
-        "T5": "1M-lead p50 within 25%", "T6": "peak RSS < 150 MB"}
+        "T5": "1M-lead p50 within 25%", "T6": "peak RSS < 150 MB",
+        "T7": "login: wrong password and unknown user < 20% apart", "T8": "pages' median server time < 20 ms",
+        "T9": "admin pages' median server time < 100 ms at 100k leads"}
 failed = []
 for t in sorted(results):
     for name, ok, detail in results[t]:

@@ -1,16 +1,25 @@
 #!/usr/bin/env python3
-"""sql.py sqlite:PATH|postgres:URL "SQL": runs one statement, prints the first value."""
+"""sql.py sqlite:PATH|postgres:URL "SQL": runs one statement, prints the first value.
+
+Imported, rows(db, statement) gives every row (PostgreSQL's as strings).
+"""
 import subprocess
 import sys
 
-db, statement = sys.argv[1], sys.argv[2]
-if db.startswith("sqlite:"):
-    import sqlite3
-    conn = sqlite3.connect(db[len("sqlite:"):], timeout=30)
-    row = conn.execute(statement).fetchone()
-    conn.commit()
-    print("" if row is None else row[0])
-else:
+
+def rows(db, statement):
+    if db.startswith("sqlite:"):
+        import sqlite3
+        conn = sqlite3.connect(db[len("sqlite:"):], timeout=30)
+        result = conn.execute(statement).fetchall()
+        conn.commit()
+        conn.close()
+        return result
     out = subprocess.run(["psql", db[len("postgres:"):], "-X", "-A", "-t", "-q", "-c", statement],
                          check=True, capture_output=True, text=True).stdout
-    print(out.strip().splitlines()[0] if out.strip() else "")
+    return [tuple(line.split("|")) for line in out.splitlines() if line]
+
+
+if __name__ == "__main__":
+    result = rows(sys.argv[1], sys.argv[2])
+    print(result[0][0] if result else "")
