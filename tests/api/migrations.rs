@@ -26,7 +26,7 @@ fn migrations_of_8d261b9(backend: Backend) -> std::path::PathBuf {
         Backend::Postgres => "migrations/postgres",
     };
     let folder = std::env::temp_dir().join(format!(
-        "leads-migrations-{source}-{}",
+        "leads-migrations-{backend:?}-{}",
         leads::auth::token::random_hex(6)
     ));
     std::fs::create_dir_all(&folder).unwrap();
@@ -44,9 +44,10 @@ async fn a_database_of_8d261b9_upgrades_with_every_user_token_and_lead(backend: 
     let Some(database) = FreshDatabase::create(backend).await else {
         return;
     };
-    let old = Migrator::new(Path::new(&migrations_of_8d261b9(backend)))
-        .await
-        .unwrap();
+    let folder = migrations_of_8d261b9(backend);
+    let old = Migrator::new(Path::new(&folder)).await.unwrap();
+    // The migrator holds them now.
+    std::fs::remove_dir_all(&folder).unwrap();
     let hash = argon2::Argon2::default()
         .hash_password(
             PASSWORD.as_bytes(),
