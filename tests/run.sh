@@ -175,7 +175,9 @@ if [ -z "$QUICK" ]; then
   need_apt=()
   command -v curl >/dev/null || need_apt+=(curl)
   command -v ss >/dev/null || need_apt+=(iproute2)
-  command -v python3 >/dev/null || need_apt+=(python3 python3-venv)
+  # Debian's python3 makes virtualenvs (the audit's and the fuzzer's tools)
+  # only with python3-venv, which brings ensurepip.
+  python3 -c 'import ensurepip' 2>/dev/null || need_apt+=(python3 python3-venv)
   [ -x /usr/bin/chromium ] || need_apt+=(chromium chromium-driver)
   command -v java >/dev/null || need_apt+=(default-jre-headless)
   command -v node >/dev/null || need_apt+=(nodejs npm)
