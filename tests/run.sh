@@ -185,7 +185,7 @@ if [ -z "$QUICK" ]; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
   fi
   (cd tests/e2e && npm install --silent --no-audit --no-fund --no-package-lock)
-  command -v newman >/dev/null || npm install -g --silent newman >/dev/null
+  (cd tests/postman && npm install --silent --no-audit --no-fund --no-package-lock)
   # The fault test pg_outage runs a cluster of its own, also when
   # LEADS_TEST_PG_URL names the suite's server.
   pg_cluster_bindir >/dev/null || pg_cluster_apt_install postgresql

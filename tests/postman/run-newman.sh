@@ -4,7 +4,8 @@
 #   tests/postman/run-newman.sh BASE_URL [extra newman options...]
 #   tests/postman/run-newman.sh http://127.0.0.1:8080
 #
-# Uses newman from PATH, or installs it with `npm install -g newman`.
+# Uses the newman pinned in tests/postman/package.json (npm installs it
+# beside it on first use).
 # Exits non-zero when any assertion or request fails; prints newman's summary.
 set -euo pipefail
 
@@ -19,24 +20,14 @@ shift
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 collection="$here/leads.postman_collection.json"
 
-newman_bin="$(command -v newman || true)"
-if [[ -z "$newman_bin" ]]; then
+# newman as pinned in package.json, installed beside it on first use.
+newman_bin="$here/node_modules/.bin/newman"
+if [[ ! -x "$newman_bin" ]]; then
     if ! command -v npm >/dev/null 2>&1; then
-        echo "error: newman is not on PATH and npm is missing (install Node.js)" >&2
+        echo "error: npm is missing (install Node.js) to install newman" >&2
         exit 2
     fi
-    echo "newman not found on PATH; installing it with: npm install -g newman" >&2
-    npm install -g newman >&2
-    newman_bin="$(command -v newman || true)"
-    if [[ -z "$newman_bin" ]]; then
-        # The global prefix's bin folder may not be on PATH.
-        candidate="$(npm prefix -g)/bin/newman"
-        [[ -x "$candidate" ]] && newman_bin="$candidate"
-    fi
-    if [[ -z "$newman_bin" ]]; then
-        echo "error: 'npm install -g newman' did not provide a newman executable" >&2
-        exit 2
-    fi
+    (cd "$here" && npm install --silent --no-audit --no-fund --no-package-lock) >&2
 fi
 
 echo "Running $(basename "$collection") against $base_url with newman $("$newman_bin" --version)" >&2
