@@ -205,7 +205,7 @@ if [ -n "$QUICK" ]; then
   exit 0
 fi
 
-stage "Supply chain: cargo-deny (bans, licenses, sources, advisories)"
+stage "Supply chain: cargo-deny (bans, licenses, sources), cargo-audit (advisories)"
 bash tests/audit/run.sh
 
 stage "Unit and integration tests (SQLite and PostgreSQL)"
